@@ -1,0 +1,264 @@
+"""The shapes that cross the GraphStore seam.
+
+Loaders, resolution and the API speak only in these dataclasses, so either backend
+(embedded SQLite or Neo4j) can sit behind them. They mirror the graph model in
+DESIGN.md: Record -HAS-> Identifier, Record -MATCHED-> Record, Record -MEMBER_OF->
+Entity, Entity -BELONGS_TO-> Entity, Entity -CHILD_OF-> Entity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+PERSON = "person"
+ACCOUNT = "account"
+EntityKind = Literal["person", "account"]
+
+MATCH = "match"
+NEAR_MISS = "near_miss"
+
+LINK = "link"
+CANNOT_LINK = "cannot_link"
+
+
+def utcnow() -> str:
+    """ISO-8601 UTC timestamp with microseconds: sortable as text in both stores."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def record_key(source: str, source_id: str) -> str:
+    """The one way a record is addressed: `source:source_id` (source names hold no colon)."""
+    if not source or ":" in source:
+        raise ValueError(f"source name {source!r} must be non-empty and contain no ':'")
+    return f"{source}:{source_id}"
+
+
+def split_record_key(key: str) -> tuple[str, str]:
+    source, sep, source_id = key.partition(":")
+    if not sep or not source or not source_id:
+        raise ValueError(f"record key {key!r} is not of the form SOURCE:ID")
+    return source, source_id
+
+
+def identifier_key(kind: str, value: str) -> str:
+    return f"{kind}:{value}"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierRef:
+    """A normalized identifier a record carries, and the source field it came from.
+
+    Two records carrying the same (kind, value) point at one shared Identifier node;
+    that node is the evidence that links them.
+    """
+
+    kind: str
+    value: str
+    field: str = ""
+
+    @property
+    def key(self) -> str:
+        return identifier_key(self.kind, self.value)
+
+
+@dataclass(slots=True)
+class Record:
+    """One source row, kept whole.
+
+    `attrs` holds the mapped attribute values as the source wrote them (nothing is
+    lost); `norm` holds the normalized values that comparisons use (names folded,
+    postcode stripped...). `updated_at` is the source's own freshness timestamp,
+    `loaded_at`/`batch_id` say when and by which load it arrived.
+    """
+
+    source: str
+    source_id: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    norm: dict[str, str] = field(default_factory=dict)
+    identifiers: list[IdentifierRef] = field(default_factory=list)
+    updated_at: str | None = None
+    loaded_at: str | None = None
+    batch_id: str | None = None
+    content_hash: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.content_hash:
+            self.content_hash = self.compute_hash()
+
+    @property
+    def key(self) -> str:
+        return record_key(self.source, self.source_id)
+
+    def compute_hash(self) -> str:
+        """Hash of what the source said (not of when we loaded it), so reloads are no-ops."""
+        payload = {
+            "source": self.source,
+            "source_id": self.source_id,
+            "attrs": self.attrs,
+            "norm": self.norm,
+            "identifiers": sorted((i.kind, i.value, i.field) for i in self.identifiers),
+            "updated_at": self.updated_at,
+        }
+        raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.blake2b(raw.encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """A shared identifier node with its degree: how many records carry it."""
+
+    kind: str
+    value: str
+    degree: int
+
+    @property
+    def key(self) -> str:
+        return identifier_key(self.kind, self.value)
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """What a batch upsert did to each record key; the loader's summary adds these up."""
+
+    inserted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceItem:
+    """One reason two records are (or are not) the same customer.
+
+    For exact evidence `value` is the shared identifier value; for fuzzy evidence
+    `left`/`right` are the two compared values and `similarity` their score. `note`
+    carries why an item did not count (a guarded hub, a missing corroboration).
+    """
+
+    kind: str
+    weight: float
+    value: str | None = None
+    left: str | None = None
+    right: str | None = None
+    similarity: float | None = None
+    counted: bool = True
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvidenceItem:
+        return cls(**{k: data[k] for k in cls.__slots__ if k in data})
+
+
+@dataclass(slots=True)
+class MatchEdge:
+    """A scored pair decision between two records (a < b), with the rule version that made it."""
+
+    a: str
+    b: str
+    score: float
+    rule_version: str
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    decision: str = MATCH
+    run_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.a == self.b:
+            raise ValueError(f"a match edge needs two different records, got {self.a!r} twice")
+        if self.a > self.b:
+            self.a, self.b = self.b, self.a
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.a, self.b)
+
+
+@dataclass(slots=True)
+class Entity:
+    """A resolved customer: a person, or an account (company) that persons belong to."""
+
+    id: str
+    kind: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(slots=True)
+class EntityEvent:
+    """One line of an entity's append-only history. `seq` is assigned by the store."""
+
+    entity_id: str
+    type: str
+    at: str = field(default_factory=utcnow)
+    run_id: str | None = None
+    rule_version: str | None = None
+    cause: str | None = None
+    actor: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+
+
+@dataclass(slots=True)
+class Override:
+    """A steward's decision that resolution must never violate: link or cannot-link two records."""
+
+    id: str
+    kind: str
+    a: str
+    b: str
+    actor: str
+    reason: str
+    created_at: str = field(default_factory=utcnow)
+    removed_at: str | None = None
+    removed_by: str | None = None
+    removed_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in (LINK, CANNOT_LINK):
+            raise ValueError(f"override kind must be {LINK!r} or {CANNOT_LINK!r}, got {self.kind!r}")
+        if self.a > self.b:
+            self.a, self.b = self.b, self.a
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+
+@dataclass(slots=True)
+class QuarantineRow:
+    """A row that could not be loaded, kept with where it came from and why."""
+
+    source: str
+    file: str
+    line: int
+    raw: str
+    reason: str
+    batch_id: str | None = None
+    at: str = field(default_factory=utcnow)
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class Run:
+    """One load or resolution run: what rule version it used and what it did."""
+
+    id: str
+    kind: str
+    started_at: str
+    finished_at: str | None = None
+    rule_version: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreInfo:
+    backend: str
+    uri: str
+    version: str

@@ -1,0 +1,708 @@
+"""The embedded default store: one SQLite file in WAL mode, zero set-up.
+
+The graph is kept as tables shaped like the Neo4j model (records, identifiers, the
+HAS links between them, matched edges, entities and their links), so the same
+contract suite holds for both. WAL mode lets API readers run while a load writes;
+each thread gets its own connection because sqlite3 connections are not shareable.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .model import (
+    ACCOUNT,
+    NEAR_MISS,
+    PERSON,
+    Entity,
+    EntityEvent,
+    EvidenceItem,
+    Identifier,
+    IdentifierRef,
+    MatchEdge,
+    Override,
+    QuarantineRow,
+    Record,
+    Run,
+    StoreInfo,
+    UpsertResult,
+    utcnow,
+)
+from .store import GraphStore, StoreUnavailable
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    key TEXT PRIMARY KEY, source TEXT NOT NULL, source_id TEXT NOT NULL,
+    attrs TEXT NOT NULL, norm TEXT NOT NULL, updated_at TEXT, loaded_at TEXT,
+    batch_id TEXT, content_hash TEXT NOT NULL, history TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS records_source ON records(source);
+CREATE TABLE IF NOT EXISTS identifiers (
+    key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, degree INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identifiers_degree ON identifiers(degree);
+CREATE TABLE IF NOT EXISTS has (
+    record_key TEXT NOT NULL, identifier_key TEXT NOT NULL, field TEXT NOT NULL,
+    PRIMARY KEY (record_key, identifier_key, field)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS has_identifier ON has(identifier_key, record_key);
+CREATE TABLE IF NOT EXISTS matched (
+    a TEXT NOT NULL, b TEXT NOT NULL, score REAL NOT NULL, rule_version TEXT NOT NULL,
+    evidence TEXT NOT NULL, decision TEXT NOT NULL, run_id TEXT,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS matched_b ON matched(b);
+CREATE INDEX IF NOT EXISTS matched_decision ON matched(decision);
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, attrs TEXT NOT NULL,
+    created_at TEXT, updated_at TEXT
+);
+CREATE INDEX IF NOT EXISTS entities_kind ON entities(kind, id);
+CREATE TABLE IF NOT EXISTS member_of (record_key TEXT PRIMARY KEY, entity_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS member_of_entity ON member_of(entity_id, record_key);
+CREATE TABLE IF NOT EXISTS belongs_to (person_id TEXT PRIMARY KEY, account_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS belongs_to_account ON belongs_to(account_id, person_id);
+CREATE TABLE IF NOT EXISTS child_of (child_id TEXT PRIMARY KEY, parent_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS child_of_parent ON child_of(parent_id, child_id);
+CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, entity_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS aliases_entity ON aliases(entity_id);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, entity_id TEXT NOT NULL, type TEXT NOT NULL,
+    at TEXT NOT NULL, run_id TEXT, rule_version TEXT, cause TEXT, actor TEXT,
+    details TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_entity ON events(entity_id, seq);
+CREATE TABLE IF NOT EXISTS overrides (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL,
+    actor TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL,
+    removed_at TEXT, removed_by TEXT, removed_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, file TEXT NOT NULL,
+    line INTEGER NOT NULL, raw TEXT NOT NULL, reason TEXT NOT NULL, batch_id TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_source ON quarantine(source, id);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, started_at TEXT NOT NULL,
+    finished_at TEXT, rule_version TEXT, stats TEXT NOT NULL
+);
+"""
+
+_CHUNK = 900  # stays under SQLite's default limit on bound variables per statement
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class SqliteStore(GraphStore):
+    """GraphStore on one SQLite file. `path` may be ":memory:"-like only for tests via a temp file."""
+
+    def __init__(self, path: str | Path, uri: str | None = None) -> None:
+        self.path = Path(path)
+        self.uri = uri or f"sqlite:///{self.path}"
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                raise StoreUnavailable(self.uri, f"folder {self.path.parent} does not exist")
+            conn = self._conn()
+            with conn:
+                conn.executescript(_SCHEMA)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+                )
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(self.uri, f"not a usable SQLite database ({exc})") from None
+
+    # -- connections -----------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def _tx(self) -> _Tx:
+        return _Tx(self._conn())
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn().execute(sql, params).fetchall()
+
+    def _query_in(self, sql: str, keys: Iterable[str], extra: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run `sql` (with one `{marks}` placeholder for an IN list) over keys in chunks."""
+        keys = list(dict.fromkeys(keys))
+        rows: list[tuple[Any, ...]] = []
+        for chunk in _chunks(keys):
+            rows.extend(self._query(sql.format(marks=_marks(len(chunk))), [*chunk, *extra]))
+        return rows
+
+    # -- lifecycle -------------------------------------------------------------------
+    def info(self) -> StoreInfo:
+        return StoreInfo(backend="sqlite", uri=self.uri, version=f"SQLite {sqlite3.sqlite_version}")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def counts(self) -> dict[str, int]:
+        one = lambda sql: self._query(sql)[0][0]  # noqa: E731
+        return {
+            "records": one("SELECT count(*) FROM records"),
+            "identifiers": one("SELECT count(*) FROM identifiers"),
+            "entities": one("SELECT count(*) FROM entities"),
+            "persons": one(f"SELECT count(*) FROM entities WHERE kind='{PERSON}'"),
+            "accounts": one(f"SELECT count(*) FROM entities WHERE kind='{ACCOUNT}'"),
+            "has": one("SELECT count(*) FROM has"),
+            "matched": one(f"SELECT count(*) FROM matched WHERE decision != '{NEAR_MISS}'"),
+            "near_misses": one(f"SELECT count(*) FROM matched WHERE decision = '{NEAR_MISS}'"),
+            "member_of": one("SELECT count(*) FROM member_of"),
+            "belongs_to": one("SELECT count(*) FROM belongs_to"),
+            "child_of": one("SELECT count(*) FROM child_of"),
+            "aliases": one("SELECT count(*) FROM aliases"),
+            "events": one("SELECT count(*) FROM events"),
+            "overrides": one("SELECT count(*) FROM overrides"),
+            "quarantined": one("SELECT count(*) FROM quarantine"),
+        }
+
+    def wipe(self) -> None:
+        with self._tx() as c:
+            for table in (
+                "records", "identifiers", "has", "matched", "entities", "member_of", "belongs_to",
+                "child_of", "aliases", "events", "overrides", "quarantine", "runs",
+            ):
+                c.execute(f"DELETE FROM {table}")
+            c.execute("DELETE FROM meta WHERE key != 'schema_version'")
+
+    # -- records ---------------------------------------------------------------------
+    def upsert_records(self, records: Sequence[Record]) -> UpsertResult:
+        result = UpsertResult()
+        if not records:
+            return result
+        batch = {r.key: r for r in records}  # last one wins inside a batch
+        now = utcnow()
+        with self._tx() as c:
+            existing: dict[str, tuple[str, str | None, str]] = {}
+            for chunk in _chunks(list(batch)):
+                for key, h, loaded_at, history in c.execute(
+                    f"SELECT key, content_hash, loaded_at, history FROM records WHERE key IN ({_marks(len(chunk))})",
+                    chunk,
+                ):
+                    existing[key] = (h, loaded_at, history)
+            inserts, updates, link_rows, unlink_keys = [], [], [], []
+            for key, rec in batch.items():
+                rec.loaded_at = rec.loaded_at or now
+                old = existing.get(key)
+                if old is None:
+                    result.inserted.append(key)
+                    inserts.append(self._record_row(rec))
+                elif old[0] == rec.content_hash:
+                    result.unchanged.append(key)
+                    continue
+                else:
+                    result.updated.append(key)
+                    history = json.loads(old[2])
+                    history.append({"content_hash": old[0], "loaded_at": old[1]})
+                    rec.history = history
+                    updates.append(self._record_row(rec))
+                    unlink_keys.append(key)
+                link_rows.extend((key, i.key, i.kind, i.value, i.field) for i in rec.identifiers)
+            if unlink_keys:
+                self._unlink(c, unlink_keys)
+            if inserts:
+                c.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?)", inserts)
+            if updates:
+                c.executemany(
+                    "UPDATE records SET source=?2, source_id=?3, attrs=?4, norm=?5, updated_at=?6, loaded_at=?7,"
+                    " batch_id=?8, content_hash=?9, history=?10 WHERE key=?1",
+                    updates,
+                )
+            self._link(c, link_rows)
+        return result
+
+    @staticmethod
+    def _record_row(r: Record) -> tuple[Any, ...]:
+        return (
+            r.key, r.source, r.source_id, _dumps(r.attrs), _dumps(r.norm), r.updated_at,
+            r.loaded_at, r.batch_id, r.content_hash, _dumps(r.history),
+        )
+
+    @staticmethod
+    def _link(c: sqlite3.Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
+        if not rows:
+            return
+        c.executemany(
+            "INSERT OR IGNORE INTO has(record_key, identifier_key, field) VALUES (?,?,?)",
+            [(r[0], r[1], r[4]) for r in rows],
+        )
+        distinct = {(r[0], r[1]): (r[1], r[2], r[3]) for r in rows}
+        c.executemany(
+            "INSERT INTO identifiers(key, kind, value, degree) VALUES (?,?,?,1)"
+            " ON CONFLICT(key) DO UPDATE SET degree = degree + 1",
+            list(distinct.values()),
+        )
+
+    @staticmethod
+    def _unlink(c: sqlite3.Connection, record_keys: list[str]) -> None:
+        for chunk in _chunks(record_keys):
+            rows = c.execute(
+                f"SELECT DISTINCT record_key, identifier_key FROM has WHERE record_key IN ({_marks(len(chunk))})",
+                chunk,
+            ).fetchall()
+            c.executemany("UPDATE identifiers SET degree = degree - 1 WHERE key = ?", [(r[1],) for r in rows])
+            c.execute(f"DELETE FROM has WHERE record_key IN ({_marks(len(chunk))})", chunk)
+        c.execute("DELETE FROM identifiers WHERE degree <= 0")
+
+    def _load_records(self, rows: list[tuple[Any, ...]]) -> list[Record]:
+        keys = [row[0] for row in rows]
+        idents: dict[str, list[IdentifierRef]] = defaultdict(list)
+        for rk, kind, value, fld in self._query_in(
+            "SELECT h.record_key, i.kind, i.value, h.field FROM has h JOIN identifiers i ON i.key = h.identifier_key"
+            " WHERE h.record_key IN ({marks}) ORDER BY h.record_key, i.key, h.field",
+            keys,
+        ):
+            idents[rk].append(IdentifierRef(kind, value, fld))
+        out = []
+        for key, source, source_id, attrs, norm, updated_at, loaded_at, batch_id, h, history in rows:
+            out.append(
+                Record(
+                    source=source, source_id=source_id, attrs=json.loads(attrs), norm=json.loads(norm),
+                    identifiers=idents.get(key, []), updated_at=updated_at, loaded_at=loaded_at,
+                    batch_id=batch_id, content_hash=h, history=json.loads(history),
+                )
+            )
+        return out
+
+    def get_records(self, keys: Iterable[str]) -> dict[str, Record]:
+        rows = self._query_in("SELECT * FROM records WHERE key IN ({marks})", keys)
+        return {r.key: r for r in self._load_records(rows)}
+
+    def record_hashes(self, keys: Iterable[str]) -> dict[str, str]:
+        return dict(self._query_in("SELECT key, content_hash FROM records WHERE key IN ({marks})", keys))
+
+    def iter_records(self, source: str | None = None, batch_size: int = 5000) -> Iterator[Record]:
+        after = ""
+        while True:
+            if source is None:
+                rows = self._query("SELECT * FROM records WHERE key > ? ORDER BY key LIMIT ?", (after, batch_size))
+            else:
+                rows = self._query(
+                    "SELECT * FROM records WHERE source = ? AND key > ? ORDER BY key LIMIT ?",
+                    (source, after, batch_size),
+                )
+            if not rows:
+                return
+            yield from self._load_records(rows)
+            after = rows[-1][0]
+
+    def source_counts(self) -> dict[str, int]:
+        return dict(self._query("SELECT source, count(*) FROM records GROUP BY source ORDER BY source"))
+
+    # -- identifiers -----------------------------------------------------------------
+    def get_identifiers(self, keys: Iterable[str]) -> dict[str, Identifier]:
+        rows = self._query_in("SELECT key, kind, value, degree FROM identifiers WHERE key IN ({marks})", keys)
+        return {k: Identifier(kind, value, degree) for k, kind, value, degree in rows}
+
+    def records_with_identifiers(self, keys: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, list[str]] = {k: [] for k in keys}
+        if limit is None:
+            for ik, rk in self._query_in(
+                "SELECT DISTINCT identifier_key, record_key FROM has WHERE identifier_key IN ({marks})"
+                " ORDER BY identifier_key, record_key",
+                keys,
+            ):
+                out[ik].append(rk)
+        else:
+            for k in keys:
+                out[k] = [
+                    r[0]
+                    for r in self._query(
+                        "SELECT DISTINCT record_key FROM has WHERE identifier_key = ? ORDER BY record_key LIMIT ?",
+                        (k, limit),
+                    )
+                ]
+        return out
+
+    def identifiers_of_records(self, record_keys: Iterable[str]) -> dict[str, list[Identifier]]:
+        record_keys = list(dict.fromkeys(record_keys))
+        out: dict[str, list[Identifier]] = {k: [] for k in record_keys}
+        for rk, kind, value, degree in self._query_in(
+            "SELECT DISTINCT h.record_key, i.kind, i.value, i.degree FROM has h"
+            " JOIN identifiers i ON i.key = h.identifier_key WHERE h.record_key IN ({marks})"
+            " ORDER BY h.record_key, i.kind, i.value",
+            record_keys,
+        ):
+            out[rk].append(Identifier(kind, value, degree))
+        return out
+
+    def hub_identifiers(self, min_degree: int, limit: int = 1000) -> list[Identifier]:
+        rows = self._query(
+            "SELECT kind, value, degree FROM identifiers WHERE degree >= ? ORDER BY degree DESC, key LIMIT ?",
+            (min_degree, limit),
+        )
+        return [Identifier(*r) for r in rows]
+
+    # -- matches ---------------------------------------------------------------------
+    def write_matches(self, edges: Sequence[MatchEdge]) -> None:
+        rows = [
+            (e.a, e.b, e.score, e.rule_version, _dumps([i.to_dict() for i in e.evidence]), e.decision, e.run_id)
+            for e in edges
+        ]
+        with self._tx() as c:
+            c.executemany("INSERT OR REPLACE INTO matched VALUES (?,?,?,?,?,?,?)", rows)
+
+    def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
+        keys = list(dict.fromkeys(record_keys))
+        n = 0
+        with self._tx() as c:
+            for chunk in _chunks(keys, _CHUNK // 2):
+                m = _marks(len(chunk))
+                n += c.execute(f"DELETE FROM matched WHERE a IN ({m}) OR b IN ({m})", [*chunk, *chunk]).rowcount
+        return n
+
+    @staticmethod
+    def _edge(row: tuple[Any, ...]) -> MatchEdge:
+        a, b, score, rule_version, evidence, decision, run_id = row
+        items = [EvidenceItem.from_dict(d) for d in json.loads(evidence)]
+        return MatchEdge(a, b, score, rule_version, items, decision, run_id)
+
+    def matches_for(self, record_keys: Iterable[str], decision: str | None = None) -> list[MatchEdge]:
+        keys = list(dict.fromkeys(record_keys))
+        seen: dict[tuple[str, str], MatchEdge] = {}
+        extra = " AND decision = ?" if decision else ""
+        for chunk in _chunks(keys, _CHUNK // 2):
+            m = _marks(len(chunk))
+            params = [*chunk, *([decision] if decision else []), *chunk, *([decision] if decision else [])]
+            for row in self._query(
+                f"SELECT * FROM matched WHERE a IN ({m}){extra} UNION SELECT * FROM matched WHERE b IN ({m}){extra}",
+                params,
+            ):
+                seen[(row[0], row[1])] = self._edge(row)
+        return [seen[k] for k in sorted(seen)]
+
+    def get_match(self, a: str, b: str) -> MatchEdge | None:
+        a, b = min(a, b), max(a, b)
+        rows = self._query("SELECT * FROM matched WHERE a = ? AND b = ?", (a, b))
+        return self._edge(rows[0]) if rows else None
+
+    def iter_matches(self, decision: str | None = None, batch_size: int = 10000) -> Iterator[MatchEdge]:
+        after = ("", "")
+        while True:
+            extra = " AND decision = ?" if decision else ""
+            rows = self._query(
+                f"SELECT * FROM matched WHERE (a, b) > (?, ?){extra} ORDER BY a, b LIMIT ?",
+                (*after, *([decision] if decision else []), batch_size),
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield self._edge(row)
+            after = (rows[-1][0], rows[-1][1])
+
+    # -- entities --------------------------------------------------------------------
+    def upsert_entities(self, entities: Sequence[Entity]) -> None:
+        now = utcnow()
+        rows = [(e.id, e.kind, _dumps(e.attrs), e.created_at or now, e.updated_at or now) for e in entities]
+        with self._tx() as c:
+            c.executemany(
+                "INSERT INTO entities VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
+                " kind=excluded.kind, attrs=excluded.attrs, updated_at=excluded.updated_at",
+                rows,
+            )
+
+    def get_entities(self, ids: Iterable[str]) -> dict[str, Entity]:
+        rows = self._query_in("SELECT id, kind, attrs, created_at, updated_at FROM entities WHERE id IN ({marks})", ids)
+        return {r[0]: Entity(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows}
+
+    def delete_entities(self, ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(ids))
+        with self._tx() as c:
+            for chunk in _chunks(ids, _CHUNK // 2):
+                m = _marks(len(chunk))
+                c.execute(f"DELETE FROM entities WHERE id IN ({m})", chunk)
+                c.execute(f"DELETE FROM member_of WHERE entity_id IN ({m})", chunk)
+                c.execute(f"DELETE FROM belongs_to WHERE person_id IN ({m}) OR account_id IN ({m})", [*chunk, *chunk])
+                c.execute(f"DELETE FROM child_of WHERE child_id IN ({m}) OR parent_id IN ({m})", [*chunk, *chunk])
+
+    def list_entities(self, kind: str | None = None, after: str | None = None, limit: int = 100) -> list[Entity]:
+        sql = "SELECT id, kind, attrs, created_at, updated_at FROM entities WHERE id > ?"
+        params: list[Any] = [after or ""]
+        if kind:
+            sql += " AND kind = ?"
+            params.append(kind)
+        rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        return [Entity(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+
+    def _set_links(self, table: str, left: str, right: str, mapping: Mapping[str, str | None]) -> None:
+        drop = [(k,) for k, v in mapping.items() if v is None]
+        put = [(k, v) for k, v in mapping.items() if v is not None]
+        with self._tx() as c:
+            c.executemany(f"DELETE FROM {table} WHERE {left} = ?", drop)
+            c.executemany(f"INSERT OR REPLACE INTO {table}({left}, {right}) VALUES (?, ?)", put)
+
+    def _one_to_one(self, table: str, left: str, right: str, keys: Iterable[str]) -> dict[str, str]:
+        return dict(self._query_in(f"SELECT {left}, {right} FROM {table} WHERE {left} IN ({{marks}})", keys))
+
+    def _one_to_many(self, table: str, left: str, right: str, keys: Iterable[str]) -> dict[str, list[str]]:
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, list[str]] = {k: [] for k in keys}
+        for k, v in self._query_in(
+            f"SELECT {right}, {left} FROM {table} WHERE {right} IN ({{marks}}) ORDER BY {right}, {left}", keys
+        ):
+            out[k].append(v)
+        return out
+
+    def set_memberships(self, mapping: Mapping[str, str | None]) -> None:
+        self._set_links("member_of", "record_key", "entity_id", mapping)
+
+    def entity_of_records(self, record_keys: Iterable[str]) -> dict[str, str]:
+        return self._one_to_one("member_of", "record_key", "entity_id", record_keys)
+
+    def members_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        return self._one_to_many("member_of", "record_key", "entity_id", entity_ids)
+
+    def all_memberships(self) -> dict[str, str]:
+        return dict(self._query("SELECT record_key, entity_id FROM member_of"))
+
+    def set_account_links(self, mapping: Mapping[str, str | None]) -> None:
+        self._set_links("belongs_to", "person_id", "account_id", mapping)
+
+    def accounts_of(self, person_ids: Iterable[str]) -> dict[str, str]:
+        return self._one_to_one("belongs_to", "person_id", "account_id", person_ids)
+
+    def persons_of(self, account_ids: Iterable[str]) -> dict[str, list[str]]:
+        return self._one_to_many("belongs_to", "person_id", "account_id", account_ids)
+
+    def set_parent_links(self, mapping: Mapping[str, str | None]) -> None:
+        self._set_links("child_of", "child_id", "parent_id", mapping)
+
+    def parents_of(self, account_ids: Iterable[str]) -> dict[str, str]:
+        return self._one_to_one("child_of", "child_id", "parent_id", account_ids)
+
+    def children_of(self, account_ids: Iterable[str]) -> dict[str, list[str]]:
+        return self._one_to_many("child_of", "child_id", "parent_id", account_ids)
+
+    def add_aliases(self, mapping: Mapping[str, str]) -> None:
+        with self._tx() as c:
+            c.executemany("INSERT OR REPLACE INTO aliases(alias, entity_id) VALUES (?, ?)", list(mapping.items()))
+
+    def remove_aliases(self, alias_ids: Iterable[str]) -> None:
+        with self._tx() as c:
+            c.executemany("DELETE FROM aliases WHERE alias = ?", [(a,) for a in alias_ids])
+
+    def resolve_ids(self, ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dict.fromkeys(ids))
+        live = {r[0] for r in self._query_in("SELECT id FROM entities WHERE id IN ({marks})", ids)}
+        out = {i: i for i in ids if i in live}
+        pending = {i: i for i in ids if i not in live}  # original -> current hop
+        for _ in range(64):  # alias chains are short; the bound stops a corrupt cycle
+            if not pending:
+                break
+            hops = dict(self._query_in("SELECT alias, entity_id FROM aliases WHERE alias IN ({marks})", pending.values()))
+            nxt = {}
+            for orig, cur in pending.items():
+                target = hops.get(cur)
+                if target is None:
+                    continue
+                nxt[orig] = target
+            targets_live = {
+                r[0] for r in self._query_in("SELECT id FROM entities WHERE id IN ({marks})", set(nxt.values()))
+            }
+            pending = {}
+            for orig, target in nxt.items():
+                if target in targets_live:
+                    out[orig] = target
+                else:
+                    pending[orig] = target
+        return out
+
+    def aliases_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        entity_ids = list(dict.fromkeys(entity_ids))
+        out: dict[str, list[str]] = {}
+        for eid in entity_ids:
+            seen: set[str] = set()
+            frontier = [eid]
+            while frontier:
+                rows = self._query_in("SELECT alias FROM aliases WHERE entity_id IN ({marks})", frontier)
+                frontier = [r[0] for r in rows if r[0] not in seen and r[0] != eid]
+                seen.update(frontier)
+            out[eid] = sorted(seen)
+        return out
+
+    # -- history, overrides, quarantine, runs --------------------------------------
+    def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
+        with self._tx() as c:
+            for e in events:
+                cur = c.execute(
+                    "INSERT INTO events(entity_id, type, at, run_id, rule_version, cause, actor, details)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (e.entity_id, e.type, e.at, e.run_id, e.rule_version, e.cause, e.actor, _dumps(e.details)),
+                )
+                e.seq = cur.lastrowid
+        return list(events)
+
+    def events(
+        self,
+        entity_ids: Iterable[str] | None = None,
+        since: str | None = None,
+        after_seq: int | None = None,
+        limit: int | None = None,
+        types: Iterable[str] | None = None,
+    ) -> list[EntityEvent]:
+        where, params = [], []
+        if entity_ids is not None:
+            ids = list(dict.fromkeys(entity_ids))
+            if not ids:
+                return []
+            where.append(f"entity_id IN ({_marks(len(ids))})")
+            params.extend(ids)
+        if types is not None:
+            ts = list(types)
+            where.append(f"type IN ({_marks(len(ts))})")
+            params.extend(ts)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        if after_seq is not None:
+            where.append("seq > ?")
+            params.append(after_seq)
+        sql = "SELECT seq, entity_id, type, at, run_id, rule_version, cause, actor, details FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            EntityEvent(
+                entity_id=r[1], type=r[2], at=r[3], run_id=r[4], rule_version=r[5], cause=r[6], actor=r[7],
+                details=json.loads(r[8]), seq=r[0],
+            )
+            for r in self._query(sql, params)
+        ]
+
+    def add_override(self, override: Override) -> None:
+        o = override
+        with self._tx() as c:
+            c.execute(
+                "INSERT INTO overrides VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (o.id, o.kind, o.a, o.b, o.actor, o.reason, o.created_at, o.removed_at, o.removed_by, o.removed_reason),
+            )
+
+    def remove_override(self, override_id: str, actor: str, reason: str, at: str) -> Override | None:
+        with self._tx() as c:
+            n = c.execute(
+                "UPDATE overrides SET removed_at=?, removed_by=?, removed_reason=? WHERE id=? AND removed_at IS NULL",
+                (at, actor, reason, override_id),
+            ).rowcount
+        if not n:
+            return None
+        return self._overrides("WHERE id = ?", [override_id])[0]
+
+    def _overrides(self, where: str, params: Sequence[Any]) -> list[Override]:
+        rows = self._query(f"SELECT * FROM overrides {where} ORDER BY created_at, id", params)
+        return [Override(*r) for r in rows]
+
+    def get_overrides(self, active_only: bool = True, record_keys: Iterable[str] | None = None) -> list[Override]:
+        clauses, params = [], []
+        if active_only:
+            clauses.append("removed_at IS NULL")
+        out = self._overrides(("WHERE " + " AND ".join(clauses)) if clauses else "", params)
+        if record_keys is not None:
+            keys = set(record_keys)
+            out = [o for o in out if o.a in keys or o.b in keys]
+        return out
+
+    def add_quarantine(self, rows: Sequence[QuarantineRow]) -> None:
+        with self._tx() as c:
+            c.executemany(
+                "INSERT INTO quarantine(source, file, line, raw, reason, batch_id, at) VALUES (?,?,?,?,?,?,?)",
+                [(q.source, q.file, q.line, q.raw, q.reason, q.batch_id, q.at) for q in rows],
+            )
+
+    def quarantined(self, source: str | None = None, limit: int | None = None) -> list[QuarantineRow]:
+        sql = "SELECT id, source, file, line, raw, reason, batch_id, at FROM quarantine"
+        params: list[Any] = []
+        if source:
+            sql += " WHERE source = ?"
+            params.append(source)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            QuarantineRow(source=r[1], file=r[2], line=r[3], raw=r[4], reason=r[5], batch_id=r[6], at=r[7], id=r[0])
+            for r in self._query(sql, params)
+        ]
+
+    def save_run(self, run: Run) -> None:
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?)",
+                (run.id, run.kind, run.started_at, run.finished_at, run.rule_version, _dumps(run.stats)),
+            )
+
+    def runs(self, kind: str | None = None, limit: int = 20) -> list[Run]:
+        sql = "SELECT id, kind, started_at, finished_at, rule_version, stats FROM runs"
+        params: list[Any] = []
+        if kind:
+            sql += " WHERE kind = ?"
+            params.append(kind)
+        rows = self._query(sql + " ORDER BY started_at DESC, id DESC LIMIT ?", [*params, limit])
+        return [Run(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error: one batch, one transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

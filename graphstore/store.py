@@ -1,0 +1,284 @@
+"""The one seam between logic and storage.
+
+Loaders, resolution and the API call only these methods; the embedded SQLite store
+and the Neo4j store implement them and pass the same contract suite
+(`tests/test_store_contract.py`). Every method is batch-shaped (takes and returns
+collections) because the callers work in batches: a loader writes thousands of rows
+at once, and the API's DataLoaders turn a thousand lookups into one call.
+
+Errors: a store that cannot be reached or is misconfigured raises `StoreUnavailable`
+(naming the URI and the cause); callers turn that into a one-line message.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from .model import (
+    Entity,
+    EntityEvent,
+    Identifier,
+    MatchEdge,
+    Override,
+    QuarantineRow,
+    Record,
+    Run,
+    StoreInfo,
+    UpsertResult,
+)
+
+
+class StoreError(Exception):
+    """Base class for store failures that a user should see as one line."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or refuses us (down, wrong URI, wrong password)."""
+
+    def __init__(self, uri: str, cause: str) -> None:
+        self.uri = uri
+        self.cause = cause
+        super().__init__(f"cannot use store {uri}: {cause}")
+
+
+class StoreUriError(StoreError, ValueError):
+    """The store URI itself is not one we understand."""
+
+
+class GraphStore(ABC):
+    """Records, shared identifiers, scored matches, entities and their history.
+
+    Guarantees every implementation keeps (the contract suite checks each):
+    - upserts are idempotent: writing the same batch twice changes nothing;
+    - a record's identifiers are replaced as a whole on update, and an identifier
+      node exists exactly while at least one record carries it;
+    - match edges are keyed by the unordered pair, so (a, b) and (b, a) are one edge;
+    - entity ids are unique; aliases resolve to the current id transitively;
+    - the event log and the quarantine are append-only; overrides are never deleted,
+      only marked removed.
+    """
+
+    # -- lifecycle -----------------------------------------------------------------
+    @abstractmethod
+    def info(self) -> StoreInfo:
+        """Backend name, the URI it was opened with (no secrets) and the server/library version."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Node counts by label and edge counts by type, for `entitystore status`.
+
+        Keys: records, identifiers, entities, persons, accounts, has, matched,
+        near_misses, member_of, belongs_to, child_of, aliases, events, overrides,
+        quarantined.
+        """
+
+    @abstractmethod
+    def wipe(self) -> None:
+        """Delete everything this store holds. Tests and the demo use it; nothing else should."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- records and identifiers -----------------------------------------------------
+    @abstractmethod
+    def upsert_records(self, records: Sequence[Record]) -> UpsertResult:
+        """Insert new records, update changed ones in place, leave identical ones alone.
+
+        A record whose content hash is unchanged is `unchanged` and not touched (its
+        loaded_at and batch_id stay). An updated record keeps its previous content hash
+        and load time appended to `history`, and its identifier links are replaced.
+        The whole batch is one transaction: after a crash it is all there or not at all.
+        """
+
+    @abstractmethod
+    def get_records(self, keys: Iterable[str]) -> dict[str, Record]:
+        """Records by key, with their identifiers; unknown keys are simply absent."""
+
+    def get_record(self, key: str) -> Record | None:
+        return self.get_records([key]).get(key)
+
+    @abstractmethod
+    def record_hashes(self, keys: Iterable[str]) -> dict[str, str]:
+        """Content hash per known key: lets a loader tell unchanged rows cheaply."""
+
+    @abstractmethod
+    def iter_records(self, source: str | None = None, batch_size: int = 5000) -> Iterator[Record]:
+        """Every record (of one source, or all), in key order, streamed in batches."""
+
+    @abstractmethod
+    def source_counts(self) -> dict[str, int]:
+        """Number of records per source."""
+
+    @abstractmethod
+    def get_identifiers(self, keys: Iterable[str]) -> dict[str, Identifier]:
+        """Identifier nodes by key (`kind:value`) with their current degree."""
+
+    @abstractmethod
+    def records_with_identifiers(
+        self, keys: Iterable[str], limit: int | None = None
+    ) -> dict[str, list[str]]:
+        """For each identifier key, the keys of the records carrying it (sorted; at most
+        `limit` each when given). Unknown identifiers map to an empty list."""
+
+    @abstractmethod
+    def identifiers_of_records(self, record_keys: Iterable[str]) -> dict[str, list[Identifier]]:
+        """For each record key, its identifiers with degrees: what a resolver needs
+        to find candidates and to skip hubs without another round trip."""
+
+    @abstractmethod
+    def hub_identifiers(self, min_degree: int, limit: int = 1000) -> list[Identifier]:
+        """Identifiers carried by at least `min_degree` records, most shared first."""
+
+    # -- match edges -----------------------------------------------------------------
+    @abstractmethod
+    def write_matches(self, edges: Sequence[MatchEdge]) -> None:
+        """Insert or replace scored pair decisions (keyed by the unordered pair)."""
+
+    @abstractmethod
+    def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
+        """Remove every match edge with an end in `record_keys`; returns how many went.
+        Resolution rescoring a component calls this before writing the new decisions."""
+
+    @abstractmethod
+    def matches_for(
+        self, record_keys: Iterable[str], decision: str | None = None
+    ) -> list[MatchEdge]:
+        """Match edges with at least one end in `record_keys` (optionally one decision kind)."""
+
+    @abstractmethod
+    def get_match(self, a: str, b: str) -> MatchEdge | None: ...
+
+    @abstractmethod
+    def iter_matches(self, decision: str | None = None, batch_size: int = 10000) -> Iterator[MatchEdge]:
+        """Every match edge, streamed; near misses with `decision="near_miss"`."""
+
+    # -- entities ----------------------------------------------------------------------
+    @abstractmethod
+    def upsert_entities(self, entities: Sequence[Entity]) -> None:
+        """Create or update entities by id (kind and attributes replaced)."""
+
+    @abstractmethod
+    def get_entities(self, ids: Iterable[str]) -> dict[str, Entity]:
+        """Entities by their current id (aliases are not followed here; see resolve_ids)."""
+
+    @abstractmethod
+    def delete_entities(self, ids: Iterable[str]) -> None:
+        """Remove entities and every membership/account/parent link that touches them."""
+
+    @abstractmethod
+    def list_entities(
+        self, kind: str | None = None, after: str | None = None, limit: int = 100
+    ) -> list[Entity]:
+        """Entities ordered by id, strictly after `after`: the base of cursor pagination."""
+
+    @abstractmethod
+    def set_memberships(self, mapping: Mapping[str, str | None]) -> None:
+        """Record key -> person entity id (MEMBER_OF); None removes the membership."""
+
+    @abstractmethod
+    def entity_of_records(self, record_keys: Iterable[str]) -> dict[str, str]:
+        """Record key -> the entity it is a member of (records without one are absent)."""
+
+    @abstractmethod
+    def members_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Entity id -> its member record keys (sorted); unknown ids map to []."""
+
+    @abstractmethod
+    def all_memberships(self) -> dict[str, str]:
+        """Every record key -> entity id: the partition a full resolution compares against."""
+
+    @abstractmethod
+    def set_account_links(self, mapping: Mapping[str, str | None]) -> None:
+        """Person entity id -> account entity id (BELONGS_TO); None removes it."""
+
+    @abstractmethod
+    def accounts_of(self, person_ids: Iterable[str]) -> dict[str, str]:
+        """Person id -> account id, for persons that belong to one."""
+
+    @abstractmethod
+    def persons_of(self, account_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Account id -> person ids belonging to it (sorted)."""
+
+    @abstractmethod
+    def set_parent_links(self, mapping: Mapping[str, str | None]) -> None:
+        """Account id -> parent account id (CHILD_OF); None removes it."""
+
+    @abstractmethod
+    def parents_of(self, account_ids: Iterable[str]) -> dict[str, str]: ...
+
+    @abstractmethod
+    def children_of(self, account_ids: Iterable[str]) -> dict[str, list[str]]: ...
+
+    @abstractmethod
+    def add_aliases(self, mapping: Mapping[str, str]) -> None:
+        """Merged-away id -> the id that absorbed it. An id that is live again (a split
+        handed it back) must have its alias removed with `remove_aliases`."""
+
+    @abstractmethod
+    def remove_aliases(self, alias_ids: Iterable[str]) -> None: ...
+
+    @abstractmethod
+    def resolve_ids(self, ids: Iterable[str]) -> dict[str, str]:
+        """Any id ever issued -> the live entity id it now is (following alias chains).
+        Live ids map to themselves; ids never seen are absent."""
+
+    @abstractmethod
+    def aliases_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Entity id -> the ids that were merged into it (directly or via chains), sorted."""
+
+    # -- history, overrides, quarantine, runs --------------------------------------
+    @abstractmethod
+    def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
+        """Append to the history; returns the events with their store-assigned `seq`."""
+
+    @abstractmethod
+    def events(
+        self,
+        entity_ids: Iterable[str] | None = None,
+        since: str | None = None,
+        after_seq: int | None = None,
+        limit: int | None = None,
+        types: Iterable[str] | None = None,
+    ) -> list[EntityEvent]:
+        """History in append order (ascending seq), filtered by entity, time and type."""
+
+    @abstractmethod
+    def add_override(self, override: Override) -> None: ...
+
+    @abstractmethod
+    def remove_override(self, override_id: str, actor: str, reason: str, at: str) -> Override | None:
+        """Mark an override removed (it stays on record); None if there is no active one."""
+
+    @abstractmethod
+    def get_overrides(
+        self, active_only: bool = True, record_keys: Iterable[str] | None = None
+    ) -> list[Override]:
+        """Overrides ordered by creation time, optionally those touching `record_keys`."""
+
+    @abstractmethod
+    def add_quarantine(self, rows: Sequence[QuarantineRow]) -> None: ...
+
+    @abstractmethod
+    def quarantined(self, source: str | None = None, limit: int | None = None) -> list[QuarantineRow]:
+        """Quarantined rows in arrival order."""
+
+    @abstractmethod
+    def save_run(self, run: Run) -> None:
+        """Create or update a run by id."""
+
+    @abstractmethod
+    def runs(self, kind: str | None = None, limit: int = 20) -> list[Run]:
+        """Most recent first."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None: ...

@@ -1,0 +1,315 @@
+"""The GraphStore contract: the same tests against the embedded store and Neo4j.
+
+Anything loaders, resolution or the API rely on from storage is pinned here, so a
+backend that passes this file can replace the other without the callers noticing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graphstore.model import (
+    CANNOT_LINK,
+    LINK,
+    MATCH,
+    NEAR_MISS,
+    Entity,
+    EntityEvent,
+    EvidenceItem,
+    IdentifierRef,
+    MatchEdge,
+    Override,
+    QuarantineRow,
+    Record,
+    Run,
+)
+from graphstore.store import GraphStore
+
+
+def rec(source: str, sid: str, *idents: tuple[str, str], **attrs: str) -> Record:
+    return Record(
+        source=source,
+        source_id=sid,
+        attrs=dict(attrs),
+        norm={k: v.lower() for k, v in attrs.items()},
+        identifiers=[IdentifierRef(k, v, field=k) for k, v in idents],
+        updated_at="2026-01-01T00:00:00+00:00",
+        batch_id="b1",
+    )
+
+
+def test_info_and_empty_counts(store: GraphStore) -> None:
+    info = store.info()
+    assert info.backend in ("sqlite", "neo4j")
+    assert info.version
+    counts = store.counts()
+    for key in ("records", "identifiers", "entities", "has", "matched", "events", "quarantined"):
+        assert counts[key] == 0, key
+
+
+def test_upsert_insert_then_unchanged_then_update(store: GraphStore) -> None:
+    a = rec("crm", "1", ("email", "ann@acme.com"), first_name="Ann")
+    b = rec("billing", "9", ("email", "ann@acme.com"), ("payment_entity", "PE1"), first_name="Ann")
+    r1 = store.upsert_records([a, b])
+    assert sorted(r1.inserted) == ["billing:9", "crm:1"]
+    assert r1.updated == r1.unchanged == []
+
+    r2 = store.upsert_records([rec("crm", "1", ("email", "ann@acme.com"), first_name="Ann")])
+    assert r2.unchanged == ["crm:1"] and r2.inserted == r2.updated == []
+    assert store.get_record("crm:1").loaded_at == store.get_records(["crm:1"])["crm:1"].loaded_at
+
+    changed = rec("crm", "1", ("email", "ann@other.org"), first_name="Annie")
+    r3 = store.upsert_records([changed])
+    assert r3.updated == ["crm:1"]
+    got = store.get_record("crm:1")
+    assert got.attrs == {"first_name": "Annie"}
+    assert [i.key for i in got.identifiers] == ["email:ann@other.org"]
+    assert got.history and got.history[-1]["content_hash"] == a.content_hash
+    assert got.content_hash == changed.content_hash
+
+
+def test_identifier_nodes_are_shared_and_degree_tracks_links(store: GraphStore) -> None:
+    store.upsert_records(
+        [
+            rec("crm", "1", ("email", "x@acme.com")),
+            rec("support", "7", ("email", "x@acme.com"), ("phone", "+441234")),
+            rec("product", "u1", ("email", "x@acme.com")),
+        ]
+    )
+    ids = store.get_identifiers(["email:x@acme.com", "phone:+441234", "email:nobody@x"])
+    assert ids["email:x@acme.com"].degree == 3
+    assert ids["phone:+441234"].degree == 1
+    assert "email:nobody@x" not in ids
+    assert store.counts()["identifiers"] == 2
+    assert store.counts()["has"] == 4
+
+    sharing = store.records_with_identifiers(["email:x@acme.com", "email:none@x"])
+    assert sharing["email:x@acme.com"] == ["crm:1", "product:u1", "support:7"]
+    assert sharing["email:none@x"] == []
+    assert store.records_with_identifiers(["email:x@acme.com"], limit=2)["email:x@acme.com"] == [
+        "crm:1",
+        "product:u1",
+    ]
+
+    # moving one record off the identifier lowers the degree; the last one removes the node
+    store.upsert_records([rec("support", "7", ("phone", "+441234"))])
+    assert store.get_identifiers(["email:x@acme.com"])["email:x@acme.com"].degree == 2
+    store.upsert_records([rec("support", "7")])
+    assert store.get_identifiers(["phone:+441234"]) == {}
+
+
+def test_same_identifier_in_two_fields_counts_one_record(store: GraphStore) -> None:
+    r = Record(
+        source="crm",
+        source_id="1",
+        identifiers=[IdentifierRef("email", "a@b.com", "email"), IdentifierRef("email", "a@b.com", "work_email")],
+    )
+    store.upsert_records([r])
+    assert store.get_identifiers(["email:a@b.com"])["email:a@b.com"].degree == 1
+    got = store.get_record("crm:1")
+    assert sorted(i.field for i in got.identifiers) == ["email", "work_email"]
+
+
+def test_identifiers_of_records_and_hubs(store: GraphStore) -> None:
+    store.upsert_records(
+        [rec("support", str(i), ("device_id", "KIOSK"), ("email", f"p{i}@acme.com")) for i in range(5)]
+    )
+    of = store.identifiers_of_records(["support:0", "support:404"])
+    assert {(i.key, i.degree) for i in of["support:0"]} == {("device_id:KIOSK", 5), ("email:p0@acme.com", 1)}
+    assert of["support:404"] == []
+    hubs = store.hub_identifiers(min_degree=3)
+    assert [(h.key, h.degree) for h in hubs] == [("device_id:KIOSK", 5)]
+
+
+def test_record_roundtrip_keeps_everything(store: GraphStore) -> None:
+    r = Record(
+        source="crm",
+        source_id="0031x:7",  # ids may themselves contain colons
+        attrs={"first_name": "Zoë", "tags": ["a", "b"], "score": 3},
+        norm={"first_name": "zoe"},
+        identifiers=[IdentifierRef("email", "zoe@acme.com", "email")],
+        updated_at="2025-05-01T10:00:00+00:00",
+        batch_id="batch-7",
+    )
+    store.upsert_records([r])
+    got = store.get_record("crm:0031x:7")
+    assert got is not None
+    assert (got.source, got.source_id) == ("crm", "0031x:7")
+    assert got.attrs == r.attrs and got.norm == r.norm
+    assert got.updated_at == r.updated_at and got.batch_id == "batch-7" and got.loaded_at
+    assert got.content_hash == r.content_hash
+    assert store.record_hashes(["crm:0031x:7", "crm:nope"]) == {"crm:0031x:7": r.content_hash}
+    assert store.get_record("crm:nope") is None
+
+
+def test_iter_records_streams_all_in_key_order(store: GraphStore) -> None:
+    store.upsert_records([rec("crm", f"{i:03d}", ("email", f"e{i}@x.com")) for i in range(25)])
+    store.upsert_records([rec("billing", "1")])
+    keys = [r.key for r in store.iter_records(batch_size=7)]
+    assert keys == sorted(keys) and len(keys) == 26
+    crm = list(store.iter_records(source="crm", batch_size=10))
+    assert len(crm) == 25 and all(r.identifiers for r in crm)
+    assert store.source_counts() == {"billing": 1, "crm": 25}
+
+
+def test_matches_are_keyed_by_unordered_pair(store: GraphStore) -> None:
+    ev = [EvidenceItem("email", 0.9, value="x@acme.com"), EvidenceItem("name", 0.2, left="Jon", right="John", similarity=0.93)]
+    store.write_matches([MatchEdge("crm:2", "crm:1", 1.1, "rules-v1", ev, MATCH, "run1")])
+    store.write_matches([MatchEdge("crm:1", "crm:2", 1.3, "rules-v2", ev[:1], MATCH, "run2")])
+    m = store.get_match("crm:2", "crm:1")
+    assert m is not None and (m.a, m.b) == ("crm:1", "crm:2")
+    assert m.score == pytest.approx(1.3) and m.rule_version == "rules-v2" and m.run_id == "run2"
+    assert m.evidence == ev[:1]
+    assert store.counts()["matched"] == 1
+
+    store.write_matches([MatchEdge("crm:2", "crm:3", 0.6, "rules-v2", [ev[1]], NEAR_MISS)])
+    assert [e.pair for e in store.matches_for(["crm:2"])] == [("crm:1", "crm:2"), ("crm:2", "crm:3")]
+    assert [e.pair for e in store.matches_for(["crm:2"], decision=NEAR_MISS)] == [("crm:2", "crm:3")]
+    near = store.matches_for(["crm:3"])[0]
+    assert near.evidence[0].similarity == pytest.approx(0.93) and near.evidence[0].left == "Jon"
+    assert store.counts()["near_misses"] == 1
+    assert [e.pair for e in store.iter_matches(batch_size=1)] == [("crm:1", "crm:2"), ("crm:2", "crm:3")]
+    assert [e.pair for e in store.iter_matches(decision=MATCH)] == [("crm:1", "crm:2")]
+
+    assert store.delete_matches_touching(["crm:1"]) == 1
+    assert store.get_match("crm:1", "crm:2") is None
+    assert store.matches_for(["crm:2"])[0].pair == ("crm:2", "crm:3")
+
+
+def test_match_edge_rejects_self_pair() -> None:
+    with pytest.raises(ValueError):
+        MatchEdge("crm:1", "crm:1", 1.0, "v1")
+
+
+def test_entities_memberships_and_hierarchy(store: GraphStore) -> None:
+    store.upsert_records([rec("crm", "1"), rec("crm", "2"), rec("billing", "1")])
+    store.upsert_entities(
+        [
+            Entity("P1", "person", {"name": "Ann"}),
+            Entity("A1", "account", {"name": "Acme"}),
+            Entity("A0", "account", {"name": "Acme Group"}),
+        ]
+    )
+    store.set_memberships({"crm:1": "P1", "crm:2": "P1", "billing:1": "P1"})
+    store.set_account_links({"P1": "A1"})
+    store.set_parent_links({"A1": "A0"})
+
+    assert store.get_entities(["P1", "ZZ"])["P1"].attrs == {"name": "Ann"}
+    assert store.members_of(["P1", "A1"]) == {"P1": ["billing:1", "crm:1", "crm:2"], "A1": []}
+    assert store.entity_of_records(["crm:1", "crm:9"]) == {"crm:1": "P1"}
+    assert store.accounts_of(["P1"]) == {"P1": "A1"}
+    assert store.persons_of(["A1"]) == {"A1": ["P1"]}
+    assert store.parents_of(["A1", "A0"]) == {"A1": "A0"}
+    assert store.children_of(["A0"]) == {"A0": ["A1"]}
+    assert store.all_memberships() == {"crm:1": "P1", "crm:2": "P1", "billing:1": "P1"}
+    c = store.counts()
+    assert (c["persons"], c["accounts"], c["member_of"], c["belongs_to"], c["child_of"]) == (1, 2, 3, 1, 1)
+
+    store.set_memberships({"crm:2": None})
+    assert store.members_of(["P1"])["P1"] == ["billing:1", "crm:1"]
+    store.upsert_entities([Entity("P1", "person", {"name": "Ann B"})])
+    assert store.get_entities(["P1"])["P1"].attrs == {"name": "Ann B"}
+
+    store.delete_entities(["A1"])
+    assert store.accounts_of(["P1"]) == {} and store.parents_of(["A1"]) == {}
+    assert store.get_entities(["A1"]) == {}
+
+
+def test_list_entities_pages_by_id(store: GraphStore) -> None:
+    store.upsert_entities([Entity(f"P{i:02d}", "person") for i in range(7)] + [Entity("A01", "account")])
+    page1 = store.list_entities(kind="person", limit=3)
+    page2 = store.list_entities(kind="person", after=page1[-1].id, limit=3)
+    assert [e.id for e in page1] == ["P00", "P01", "P02"]
+    assert [e.id for e in page2] == ["P03", "P04", "P05"]
+    assert [e.id for e in store.list_entities(limit=2)] == ["A01", "P00"]
+
+
+def test_aliases_resolve_through_chains(store: GraphStore) -> None:
+    store.upsert_entities([Entity("P3", "person")])
+    store.add_aliases({"P1": "P2"})
+    store.add_aliases({"P2": "P3"})
+    assert store.resolve_ids(["P1", "P2", "P3", "P9"]) == {"P1": "P3", "P2": "P3", "P3": "P3"}
+    assert store.aliases_of(["P3"]) == {"P3": ["P1", "P2"]}
+    store.upsert_entities([Entity("P1", "person")])
+    store.remove_aliases(["P1"])
+    assert store.resolve_ids(["P1"]) == {"P1": "P1"}
+
+
+def test_event_log_is_append_only_and_filterable(store: GraphStore) -> None:
+    evs = store.append_events(
+        [
+            EntityEvent("P1", "created", at="2026-01-01T00:00:00+00:00", run_id="r1", rule_version="v1"),
+            EntityEvent("P1", "merged", at="2026-01-02T00:00:00+00:00", run_id="r2", rule_version="v1",
+                        cause="match", details={"absorbed": ["P2"]}),
+            EntityEvent("P2", "created", at="2026-01-01T00:00:00+00:00", actor="alice"),
+        ]
+    )
+    seqs = [e.seq for e in evs]
+    assert all(isinstance(s, int) for s in seqs) and seqs == sorted(seqs)
+    p1 = store.events(entity_ids=["P1"])
+    assert [e.type for e in p1] == ["created", "merged"]
+    assert p1[1].details == {"absorbed": ["P2"]} and p1[1].cause == "match"
+    assert [e.type for e in store.events(since="2026-01-02T00:00:00+00:00")] == ["merged"]
+    assert [e.entity_id for e in store.events(after_seq=seqs[0], limit=1)] == ["P1"]
+    assert [e.entity_id for e in store.events(types=["created"])] == ["P1", "P2"]
+    assert store.events(entity_ids=[]) == []
+
+
+def test_overrides_are_kept_when_removed(store: GraphStore) -> None:
+    store.add_override(Override("o1", CANNOT_LINK, "crm:2", "crm:1", "alice", "different people", "2026-01-01T00:00:00+00:00"))
+    store.add_override(Override("o2", LINK, "crm:3", "crm:4", "bob", "same person", "2026-01-02T00:00:00+00:00"))
+    active = store.get_overrides()
+    assert [(o.id, o.a, o.b) for o in active] == [("o1", "crm:1", "crm:2"), ("o2", "crm:3", "crm:4")]
+    assert [o.id for o in store.get_overrides(record_keys=["crm:4"])] == ["o2"]
+    removed = store.remove_override("o1", "carol", "was wrong", "2026-02-01T00:00:00+00:00")
+    assert removed is not None and removed.removed_by == "carol" and not removed.active
+    assert store.remove_override("o1", "carol", "again", "2026-02-02T00:00:00+00:00") is None
+    assert [o.id for o in store.get_overrides()] == ["o2"]
+    assert [o.id for o in store.get_overrides(active_only=False)] == ["o1", "o2"]
+
+
+def test_quarantine_keeps_rows_with_reason(store: GraphStore) -> None:
+    store.add_quarantine(
+        [
+            QuarantineRow("crm", "crm.csv", 4, "a,b,,", "missing id column 'contact_id'", "b1"),
+            QuarantineRow("billing", "billing.csv", 9, '{"x": 1}', "malformed email 'x@'", "b1"),
+        ]
+    )
+    rows = store.quarantined()
+    assert [(r.source, r.line) for r in rows] == [("crm", 4), ("billing", 9)]
+    assert rows[0].raw == "a,b,,"
+    assert [r.reason for r in store.quarantined(source="billing")] == ["malformed email 'x@'"]
+    assert store.counts()["quarantined"] == 2
+
+
+def test_runs_and_meta(store: GraphStore) -> None:
+    store.save_run(Run("r1", "resolve", "2026-01-01T00:00:00+00:00", rule_version="v1"))
+    store.save_run(Run("r1", "resolve", "2026-01-01T00:00:00+00:00", "2026-01-01T00:01:00+00:00", "v1", {"entities": 4}))
+    store.save_run(Run("r2", "load", "2026-01-02T00:00:00+00:00"))
+    assert [r.id for r in store.runs()] == ["r2", "r1"]
+    assert store.runs(kind="resolve")[0].stats == {"entities": 4}
+    assert store.get_meta("rules") is None
+    store.set_meta("rules", "v1")
+    store.set_meta("rules", "v2")
+    assert store.get_meta("rules") == "v2"
+
+
+def test_wipe_empties_everything(store: GraphStore) -> None:
+    store.upsert_records([rec("crm", "1", ("email", "a@b.c"))])
+    store.upsert_entities([Entity("P1", "person")])
+    store.set_memberships({"crm:1": "P1"})
+    store.append_events([EntityEvent("P1", "created")])
+    store.wipe()
+    assert all(v == 0 for v in store.counts().values())
+
+
+def test_large_batch_upsert_and_reads(store: GraphStore) -> None:
+    n = 3000  # more than one SQL chunk / UNWIND batch
+    store.upsert_records([rec("product", str(i), ("device_id", f"d{i % 100}")) for i in range(n)])
+    assert store.counts()["records"] == n
+    degrees = store.get_identifiers([f"device_id:d{i}" for i in range(100)])
+    assert {d.degree for d in degrees.values()} == {n // 100}
+    got = store.get_records([f"product:{i}" for i in range(n)])
+    assert len(got) == n
+    again = store.upsert_records([rec("product", str(i), ("device_id", f"d{i % 100}")) for i in range(n)])
+    assert len(again.unchanged) == n
