@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS records (
     batch_id TEXT, content_hash TEXT NOT NULL, history TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS records_source ON records(source);
+CREATE INDEX IF NOT EXISTS records_loaded_at ON records(loaded_at);
+CREATE TABLE IF NOT EXISTS blocks (block TEXT NOT NULL, record_key TEXT NOT NULL, PRIMARY KEY (block, record_key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blocks_record ON blocks(record_key);
 CREATE TABLE IF NOT EXISTS identifiers (
     key TEXT PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, degree INTEGER NOT NULL
 );
@@ -202,7 +205,7 @@ class SqliteStore(GraphStore):
         with self._tx() as c:
             for table in (
                 "records", "identifiers", "has", "matched", "entities", "member_of", "belongs_to",
-                "child_of", "aliases", "events", "overrides", "quarantine", "runs",
+                "child_of", "aliases", "events", "overrides", "quarantine", "runs", "blocks",
             ):
                 c.execute(f"DELETE FROM {table}")
             c.execute("DELETE FROM meta WHERE key != 'schema_version'")
@@ -375,6 +378,30 @@ class SqliteStore(GraphStore):
             (min_degree, limit),
         )
         return [Identifier(*r) for r in rows]
+
+    def records_loaded_since(self, since: str | None) -> list[str]:
+        if since is None:
+            return [r[0] for r in self._query("SELECT key FROM records ORDER BY key")]
+        return [r[0] for r in self._query("SELECT key FROM records WHERE loaded_at >= ? ORDER BY key", (since,))]
+
+    def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
+        keys = list(mapping)
+        with self._tx() as c:
+            for chunk in _chunks(keys):
+                c.execute(f"DELETE FROM blocks WHERE record_key IN ({_marks(len(chunk))})", chunk)
+            c.executemany(
+                "INSERT OR IGNORE INTO blocks(block, record_key) VALUES (?, ?)",
+                [(b, k) for k, blocks in mapping.items() for b in blocks],
+            )
+
+    def records_in_blocks(self, block_keys: Iterable[str]) -> dict[str, list[str]]:
+        keys = list(dict.fromkeys(block_keys))
+        out: dict[str, list[str]] = {k: [] for k in keys}
+        for b, rk in self._query_in(
+            "SELECT block, record_key FROM blocks WHERE block IN ({marks}) ORDER BY block, record_key", keys
+        ):
+            out[b].append(rk)
+        return out
 
     # -- matches ---------------------------------------------------------------------
     def write_matches(self, edges: Sequence[MatchEdge]) -> None:

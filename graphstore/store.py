@@ -136,6 +136,20 @@ class GraphStore(ABC):
     def hub_identifiers(self, min_degree: int, limit: int = 1000) -> list[Identifier]:
         """Identifiers carried by at least `min_degree` records, most shared first."""
 
+    @abstractmethod
+    def records_loaded_since(self, since: str | None) -> list[str]:
+        """Keys of records inserted or updated at or after `since` (all when None), sorted:
+        what an incremental resolution has not seen yet."""
+
+    @abstractmethod
+    def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
+        """Record key -> its blocking keys, replacing the record's previous ones.
+        Blocking keys are how fuzzy comparisons find candidates incrementally."""
+
+    @abstractmethod
+    def records_in_blocks(self, block_keys: Iterable[str]) -> dict[str, list[str]]:
+        """Block key -> member record keys (sorted); unknown blocks map to []."""
+
     # -- match edges -----------------------------------------------------------------
     @abstractmethod
     def write_matches(self, edges: Sequence[MatchEdge]) -> None:

@@ -313,3 +313,24 @@ def test_large_batch_upsert_and_reads(store: GraphStore) -> None:
     assert len(got) == n
     again = store.upsert_records([rec("product", str(i), ("device_id", f"d{i % 100}")) for i in range(n)])
     assert len(again.unchanged) == n
+
+
+def test_records_loaded_since(store: GraphStore) -> None:
+    store.upsert_records([rec("crm", "1"), rec("crm", "2")])
+    mark = store.get_record("crm:2").loaded_at
+    assert store.records_loaded_since(None) == ["crm:1", "crm:2"]
+    later = [r for r in store.records_loaded_since(mark)]
+    assert later == ["crm:1", "crm:2"]  # one batch shares its load time
+    store.upsert_records([rec("crm", "3")])
+    newest = store.get_record("crm:3").loaded_at
+    assert store.records_loaded_since(newest) == ["crm:3"]
+    store.upsert_records([rec("crm", "1", first_name="Changed")])
+    assert store.records_loaded_since(newest) == ["crm:1", "crm:3"]
+
+
+def test_blocks_replace_per_record(store: GraphStore) -> None:
+    store.set_blocks({"crm:1": ["n|smith|j", "p|smith|j|e1"], "crm:2": ["n|smith|j"]})
+    assert store.records_in_blocks(["n|smith|j", "none"]) == {"n|smith|j": ["crm:1", "crm:2"], "none": []}
+    store.set_blocks({"crm:1": ["n|smyth|j"]})
+    got = store.records_in_blocks(["n|smith|j", "n|smyth|j", "p|smith|j|e1"])
+    assert got == {"n|smith|j": ["crm:2"], "n|smyth|j": ["crm:1"], "p|smith|j|e1": []}

@@ -1,0 +1,56 @@
+"""Compact per-record views: only what matching needs, so 1M records fit in memory.
+
+A full Record carries every original attribute; resolution needs the normalized
+comparison fields and the identifier keys. Keeping just those (with interned strings)
+is what lets a full run hold a million records well inside a few GiB.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .model import Record
+from .rules import Rules
+
+_intern = sys.intern
+
+
+@dataclass(slots=True)
+class RecordView:
+    key: str
+    fields: dict[str, str]
+    idents: tuple[str, ...]
+
+    def values(self, part: str) -> tuple[str, ...]:
+        """Values of a blocking part: a norm field, `first_initial`, or an identifier kind."""
+        if part == "first_initial":
+            first = self.fields.get("first_name", "")
+            return (first[:1],) if first else ()
+        if part in self.fields:
+            v = self.fields[part]
+            return (v,) if v else ()
+        prefix = part + ":"
+        return tuple(i[len(prefix):] for i in self.idents if i.startswith(prefix))
+
+
+def needed_fields(rules: Rules) -> frozenset[str]:
+    fields = {"first_name", "last_name", "full_name", rules.accounts.parent_attribute}
+    for c in rules.comparisons:
+        fields.update(c.fields)
+    for k in rules.blocking.keys:
+        fields.update(k.parts)
+    return frozenset(fields)
+
+
+def make_view(record: Record, fields: frozenset[str]) -> RecordView:
+    norm = record.norm
+    kept = {f: _intern(str(norm[f])) for f in fields if norm.get(f)}
+    idents = tuple(sorted({_intern(i.key) for i in record.identifiers}))
+    return RecordView(_intern(record.key), kept, idents)
+
+
+def make_views(records: Iterable[Record], rules: Rules) -> dict[str, RecordView]:
+    fields = needed_fields(rules)
+    return {r.key: make_view(r, fields) for r in records}
