@@ -150,8 +150,8 @@ def _parse(text: str, origin: str) -> Rules:
 def load_rules(path: str | Path | None = None) -> Rules:
     """The rules at `path`, or the shipped default rules."""
     if path is None:
-        text = resources.files("graphstore.rules").joinpath("default.yaml").read_text("utf-8")
-        return _parse(text, "graphstore/rules/default.yaml")
+        text = resources.files("graphstore.defaults").joinpath("rules.yaml").read_text("utf-8")
+        return _parse(text, "graphstore/defaults/rules.yaml")
     p = Path(path)
     try:
         text = p.read_text("utf-8")

@@ -43,18 +43,13 @@ def _compare(c: Comparison, a: RecordView, b: RecordView) -> EvidenceItem | None
     return None
 
 
-def score_pair(
-    a: RecordView,
-    b: RecordView,
-    guards: Mapping[str, str],
-    rules: Rules,
-    run_id: str | None = None,
-) -> MatchEdge | None:
-    """The decision for one candidate pair: a match, a near miss, or None (nothing to keep).
+def evaluate_pair(
+    a: RecordView, b: RecordView, guards: Mapping[str, str], rules: Rules
+) -> tuple[float, list[EvidenceItem], bool]:
+    """Score and evidence items of one pair, and whether a person-level signal counted.
 
-    A near miss is kept only when some person-level signal (a person identifier or an
-    attribute comparison) counted, so colleagues who merely share a company domain do
-    not flood the steward's review queue.
+    Used for decisions and, unchanged, by explanations, so "why not" reports exactly
+    the arithmetic the resolver did.
     """
     items: list[EvidenceItem] = []
     total = 0.0
@@ -92,8 +87,23 @@ def score_pair(
         items.append(item)
         total += item.weight
         person_signal = True
+    return round(total, 6), items, person_signal
 
-    total = round(total, 6)
+
+def score_pair(
+    a: RecordView,
+    b: RecordView,
+    guards: Mapping[str, str],
+    rules: Rules,
+    run_id: str | None = None,
+) -> MatchEdge | None:
+    """The decision for one candidate pair: a match, a near miss, or None (nothing to keep).
+
+    A near miss is kept only when some person-level signal (a person identifier or an
+    attribute comparison) counted, so colleagues who merely share a company domain do
+    not flood the steward's review queue.
+    """
+    total, items, person_signal = evaluate_pair(a, b, guards, rules)
     if total >= rules.threshold:
         decision = MATCH
     elif total >= rules.near_miss_floor and person_signal and total > 0:

@@ -1,0 +1,309 @@
+"""Accounts and account hierarchies over resolved persons.
+
+Persons are grouped into an account when their records share usable account-level
+evidence (a corporate domain, a payment entity); hub guards apply here too, so a
+reseller paying for many companies does not fuse them. A person with no account
+evidence belongs to no account. Hierarchy: an account is a child of the account that
+holds its records' parent payment entity (billing's parent), or of the account holding
+the parent domain configured in `accounts.domain_parents`; links that would close a
+cycle are dropped. Account IDs follow the same stability rules as person IDs, counted
+in records.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from .blocking import identifier_guards
+from .clustering import UnionFind
+from .ids import IdPlan, assign_ids, derived_id
+from .model import ACCOUNT, Entity, EntityEvent
+from .rules import Rules
+from .store import GraphStore
+from .views import RecordView, make_views
+
+if TYPE_CHECKING:
+    from .resolution import ResolveSummary
+
+ACCOUNT_PREFIX = "A-"
+
+
+def previous_accounts(store: GraphStore, person_of: Mapping[str, str]) -> dict[str, str]:
+    """Record -> the account its person belonged to, read before persons are rewritten."""
+    acct = {}
+    persons = set(person_of.values())
+    if persons:
+        acct = store.accounts_of(persons)
+    return {r: acct[p] for r, p in person_of.items() if p in acct}
+
+
+class AccountPlanner:
+    def __init__(self, store: GraphStore, rules: Rules, summary: ResolveSummary, events: list[EntityEvent]) -> None:
+        self.store = store
+        self.rules = rules
+        self.summary = summary
+        self.events = events
+        self.kinds = rules.account_kinds
+
+    # -- entry points ----------------------------------------------------------------
+    def run_full(self, views: Mapping[str, RecordView], persons: IdPlan, prev_acct: Mapping[str, str]) -> None:
+        degrees: Counter[str] = Counter(ik for v in views.values() for ik in v.idents if self._kind(ik))
+        guards = identifier_guards(degrees, self.rules)
+        carriers: dict[str, list[str]] = {}
+        for v in views.values():
+            for ik in v.idents:
+                if ik in degrees and ik not in guards:
+                    carriers.setdefault(ik, []).append(v.key)
+        person_of = persons.membership()
+        clusters = self._cluster(persons.clusters, views, guards)
+        plan = self._assign(clusters, prev_acct)
+        dead = {e.id for e in self._all_accounts()} - set(plan.clusters)
+
+        def lookup(ik: str) -> list[str]:
+            return carriers.get(ik, [])
+
+        self._write(plan, persons.clusters, person_of, views, prev_acct, lookup, dead, region_persons=set(persons.clusters))
+
+    def run_region(self, persons: IdPlan, prev_acct: Mapping[str, str]) -> None:
+        store = self.store
+        region: set[str] = set(persons.clusters)
+        seed_accounts = set(prev_acct.values())
+        for ps in store.persons_of(seed_accounts).values():
+            region.update(ps)
+        members: dict[str, set[str]] = {p: set(m) for p, m in persons.clusters.items()}
+        frontier = set(region)
+        idents_seen: set[str] = set()
+        degrees: dict[str, int] = {}
+        while frontier:
+            need = [p for p in frontier if p not in members]
+            for p, ms in store.members_of(need).items():
+                members[p] = set(ms)
+            recs = [r for p in frontier for r in members.get(p, ())]
+            new_idents: set[str] = set()
+            for idents in store.identifiers_of_records(recs).values():
+                for i in idents:
+                    if i.kind in self.kinds:
+                        degrees[i.key] = i.degree
+                        if i.key not in idents_seen:
+                            new_idents.add(i.key)
+            idents_seen |= new_idents
+            guards = identifier_guards({k: degrees[k] for k in new_idents}, self.rules)
+            usable = [k for k in new_idents if k not in guards]
+            carriers = store.records_with_identifiers(usable)
+            owners = store.entity_of_records({r for rs in carriers.values() for r in rs})
+            found = set(owners.values())
+            accts = store.accounts_of(found)
+            for ps in store.persons_of(set(accts.values())).values():
+                found.update(ps)
+            frontier = found - region
+            region |= frontier
+        guards = identifier_guards(degrees, self.rules)
+        all_records = sorted({r for p in region for r in members.get(p, ())})
+        views = make_views(store.get_records(all_records).values(), self.rules)
+        region_members = {p: members[p] for p in region if p in members}
+        person_of = {r: p for p, ms in region_members.items() for r in ms}
+        # accounts of records outside the rewritten persons are still current
+        outside = {r: p for r, p in person_of.items() if p not in persons.clusters}
+        prev = dict(prev_acct)
+        prev.update(previous_accounts(store, outside))
+        clusters = self._cluster(region_members, views, guards)
+        plan = self._assign(clusters, prev)
+        dead = set(plan.aliases)
+
+        def lookup(ik: str) -> list[str]:
+            return store.records_with_identifiers([ik])[ik]
+
+        self._write(plan, region_members, person_of, views, prev, lookup, dead, region_persons=region)
+
+    # -- stages ----------------------------------------------------------------------
+    def _kind(self, ik: str) -> bool:
+        return ik.partition(":")[0] in self.kinds
+
+    def _cluster(
+        self, person_members: Mapping[str, set[str]], views: Mapping[str, RecordView], guards: Mapping[str, str]
+    ) -> list[set[str]]:
+        """Account clusters as sets of record keys (persons with no usable evidence left out)."""
+        uf = UnionFind()
+        owner: dict[str, str] = {}
+        for pid in sorted(person_members):
+            has_evidence = False
+            for r in person_members[pid]:
+                v = views.get(r)
+                if v is None:
+                    continue
+                for ik in v.idents:
+                    if self._kind(ik) and ik not in guards:
+                        has_evidence = True
+                        first = owner.setdefault(ik, pid)
+                        uf.union(first, pid)
+            if has_evidence:
+                uf.find(pid)
+        return [{r for pid in group for r in person_members[pid]} for group in uf.groups()]
+
+    def _assign(self, clusters: list[set[str]], prev: Mapping[str, str]) -> IdPlan:
+        created_at = {eid: e.created_at for eid, e in self.store.get_entities(set(prev.values())).items()}
+        likely = [derived_id(ACCOUNT_PREFIX, min(c)) for c in clusters if c]
+        known = set(self.store.resolve_ids(likely)) if likely else set()
+        checked = set(likely)
+
+        def taken(eid: str) -> bool:
+            return eid in known if eid in checked else bool(self.store.resolve_ids([eid]))
+
+        return assign_ids(clusters, prev, created_at, ACCOUNT_PREFIX, taken)
+
+    def _all_accounts(self) -> Iterable[Entity]:
+        after = None
+        while True:
+            page = self.store.list_entities(kind=ACCOUNT, after=after, limit=10_000)
+            if not page:
+                return
+            yield from page
+            after = page[-1].id
+
+    def _write(
+        self,
+        plan: IdPlan,
+        person_members: Mapping[str, set[str]],
+        person_of: Mapping[str, str],
+        views: Mapping[str, RecordView],
+        prev: Mapping[str, str],
+        lookup: Callable[[str], list[str]],
+        dead: set[str],
+        region_persons: set[str],
+    ) -> None:
+        store = self.store
+        acct_of_record = plan.membership()
+        children_of_dead = store.children_of(dead) if dead else {}
+        if dead:
+            store.delete_entities(sorted(dead))
+        if plan.aliases:
+            store.add_aliases(plan.aliases)
+        existing = store.get_entities(plan.clusters)
+        changed = []
+        for aid, recs in plan.clusters.items():
+            attrs = account_display(recs, views)
+            old = existing.get(aid)
+            if old is None or old.attrs != attrs:
+                changed.append(Entity(aid, ACCOUNT, attrs))
+        for i in range(0, len(changed), 10_000):
+            store.upsert_entities(changed[i : i + 10_000])
+
+        links: dict[str, str | None] = {}
+        current = store.accounts_of(region_persons)
+        for pid in region_persons:
+            ms = person_members.get(pid)
+            if not ms:
+                continue
+            target = acct_of_record.get(next(iter(ms)))
+            if current.get(pid) != target:
+                links[pid] = target
+        if links:
+            store.set_account_links(links)
+
+        parents = self._parents(plan, views, lookup, acct_of_record, person_of)
+        retarget = {c: plan.aliases[d] for d, cs in children_of_dead.items() for c in cs if d in plan.aliases}
+        for child, parent in retarget.items():
+            parents.setdefault(child, parent)
+        current_parents = store.parents_of(set(plan.clusters) | set(retarget))
+        updates = {c: p for c, p in parents.items() if current_parents.get(c) != p}
+        for aid in plan.clusters:
+            if aid not in parents and aid in current_parents:
+                updates[aid] = None
+        if updates:
+            store.set_parent_links(updates)
+
+        rv, run_id = self.rules.rule_version, self.summary.run_id
+        for aid in plan.created:
+            self.events.append(EntityEvent(aid, "created", run_id=run_id, rule_version=rv, details={"kind": ACCOUNT}))
+        for survivor, absorbed in plan.merged.items():
+            self.events.append(EntityEvent(survivor, "merged", run_id=run_id, rule_version=rv, details={"absorbed": absorbed}))
+            for old in absorbed:
+                self.events.append(EntityEvent(old, "merged_into", run_id=run_id, rule_version=rv, details={"into": survivor}))
+        for old, parts in plan.split.items():
+            self.events.append(EntityEvent(old, "split", run_id=run_id, rule_version=rv, details={"into": parts}))
+
+    def _parents(
+        self,
+        plan: IdPlan,
+        views: Mapping[str, RecordView],
+        lookup: Callable[[str], list[str]],
+        acct_of_record: Mapping[str, str],
+        person_of: Mapping[str, str],
+    ) -> dict[str, str]:
+        """Account -> parent account, from parent payment entities and domain parents."""
+        acc = self.rules.accounts
+        wanted: dict[str, Counter[str]] = {}
+        unknown_records: set[str] = set()
+        asks: dict[str, list[str]] = {}
+        for aid, recs in plan.clusters.items():
+            targets: list[str] = []
+            for r in recs:
+                v = views.get(r)
+                if v is None:
+                    continue
+                ppe = v.fields.get(acc.parent_attribute)
+                if ppe:
+                    targets.append(f"{acc.parent_kind}:{ppe}")
+                for ik in v.idents:
+                    kind, _, value = ik.partition(":")
+                    if kind == "domain" and value in acc.domain_parents:
+                        targets.append(f"domain:{acc.domain_parents[value]}")
+            if targets:
+                asks[aid] = targets
+        resolved: dict[str, list[str]] = {}
+        for targets in asks.values():
+            for ik in targets:
+                if ik not in resolved:
+                    resolved[ik] = lookup(ik)
+                    unknown_records.update(r for r in resolved[ik] if r not in acct_of_record)
+        outside_acct: dict[str, str] = {}
+        if unknown_records:
+            persons = self.store.entity_of_records(unknown_records)
+            accts = self.store.accounts_of(set(persons.values()))
+            outside_acct = {r: accts[p] for r, p in persons.items() if p in accts}
+        for aid, targets in asks.items():
+            votes: Counter[str] = Counter()
+            for ik in targets:
+                for r in resolved[ik]:
+                    parent = acct_of_record.get(r) or outside_acct.get(r)
+                    if parent and parent != aid:
+                        votes[parent] += 1
+            if votes:
+                wanted[aid] = votes
+        out: dict[str, str] = {}
+        for aid in sorted(wanted):
+            votes = wanted[aid]
+            parent = min(votes, key=lambda p: (-votes[p], p))
+            if not self._would_cycle(aid, parent, out):
+                out[aid] = parent
+        return out
+
+    def _would_cycle(self, child: str, parent: str, pending: Mapping[str, str]) -> bool:
+        seen = {child}
+        node: str | None = parent
+        for _ in range(100):
+            if node is None:
+                return False
+            if node in seen:
+                return True
+            seen.add(node)
+            node = pending.get(node) or self.store.parents_of([node]).get(node)
+        return True
+
+
+def account_display(records: set[str], views: Mapping[str, RecordView]) -> dict[str, object]:
+    names: Counter[str] = Counter()
+    domains: Counter[str] = Counter()
+    for r in records:
+        v = views.get(r)
+        if v is None:
+            continue
+        if v.fields.get("company"):
+            names[v.fields["company"]] += 1
+        for ik in v.idents:
+            if ik.startswith("domain:"):
+                domains[ik[7:]] += 1
+    name = min(names.items(), key=lambda kv: (-kv[1], kv[0]))[0].title() if names else None
+    return {"name": name, "domains": sorted(domains, key=lambda d: (-domains[d], d))[:5], "records": len(records)}
