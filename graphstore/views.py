@@ -8,13 +8,23 @@ is what lets a full run hold a million records well inside a few GiB.
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from dataclasses import dataclass
 
 from .model import Record
 from .rules import Rules
 
 _intern = sys.intern
+_NAME_PARTS = frozenset({"first_name", "last_name", "full_name"})
+
+
+@lru_cache(maxsize=1 << 16)
+def fold(text: str) -> str:
+    """Accent-free form for blocking keys: García and Garcia must land in one block."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @dataclass(slots=True)
@@ -26,10 +36,12 @@ class RecordView:
     def values(self, part: str) -> tuple[str, ...]:
         """Values of a blocking part: a norm field, `first_initial`, or an identifier kind."""
         if part == "first_initial":
-            first = self.fields.get("first_name", "")
+            first = fold(self.fields.get("first_name", ""))
             return (first[:1],) if first else ()
         if part in self.fields:
             v = self.fields[part]
+            if part in _NAME_PARTS:
+                v = fold(v)
             return (v,) if v else ()
         prefix = part + ":"
         return tuple(i[len(prefix):] for i in self.idents if i.startswith(prefix))
