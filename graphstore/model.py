@@ -257,6 +257,28 @@ class Run:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class ApiKey:
+    """An API client's credential as the store keeps it: never the key, only its hash.
+
+    The key itself is shown once when created; `hint` (its last characters) lets an
+    admin tell keys apart in a listing. A revoked key stays on record (who had access,
+    until when) but no longer authenticates.
+    """
+
+    id: str
+    name: str
+    role: str
+    key_hash: str
+    created_at: str = field(default_factory=utcnow)
+    revoked_at: str | None = None
+    hint: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
 @dataclass(frozen=True, slots=True)
 class StoreInfo:
     backend: str

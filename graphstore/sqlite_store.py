@@ -18,6 +18,7 @@ from typing import Any
 
 from .model import (
     ACCOUNT,
+    ApiKey,
     NEAR_MISS,
     PERSON,
     Entity,
@@ -47,6 +48,12 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_source ON records(source);
 CREATE INDEX IF NOT EXISTS records_loaded_at ON records(loaded_at);
+CREATE INDEX IF NOT EXISTS records_source_id ON records(source_id);
+CREATE INDEX IF NOT EXISTS records_full_name ON records(json_extract(norm, '$.full_name'));
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL, revoked_at TEXT, hint TEXT NOT NULL DEFAULT ''
+);
 CREATE TABLE IF NOT EXISTS blocks (block TEXT NOT NULL, record_key TEXT NOT NULL, PRIMARY KEY (block, record_key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blocks_record ON blocks(record_key);
 CREATE TABLE IF NOT EXISTS identifiers (
@@ -205,7 +212,7 @@ class SqliteStore(GraphStore):
         with self._tx() as c:
             for table in (
                 "records", "identifiers", "has", "matched", "entities", "member_of", "belongs_to",
-                "child_of", "aliases", "events", "overrides", "quarantine", "runs", "blocks",
+                "child_of", "aliases", "events", "overrides", "quarantine", "runs", "blocks", "api_keys",
             ):
                 c.execute(f"DELETE FROM {table}")
             c.execute("DELETE FROM meta WHERE key != 'schema_version'")
@@ -719,6 +726,56 @@ class SqliteStore(GraphStore):
     def set_meta(self, key: str, value: str) -> None:
         with self._tx() as c:
             c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- API keys and search lookups -------------------------------------------------
+    _KEY_COLUMNS = "id, name, role, key_hash, created_at, revoked_at, hint"
+
+    def add_api_key(self, key: ApiKey) -> None:
+        with self._tx() as c:
+            c.execute(
+                f"INSERT INTO api_keys({self._KEY_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                (key.id, key.name, key.role, key.key_hash, key.created_at, key.revoked_at, key.hint),
+            )
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        rows = self._query(f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,))
+        return ApiKey(*rows[0]) if rows else None
+
+    def list_api_keys(self, include_revoked: bool = True) -> list[ApiKey]:
+        where = "" if include_revoked else " WHERE revoked_at IS NULL"
+        rows = self._query(f"SELECT {self._KEY_COLUMNS} FROM api_keys{where} ORDER BY created_at, id")
+        return [ApiKey(*r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, at: str) -> ApiKey | None:
+        with self._tx() as c:
+            n = c.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (at, key_id)
+            ).rowcount
+        if not n:
+            return None
+        rows = self._query(f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
+        return ApiKey(*rows[0])
+
+    def records_by_source_id(self, source_ids: Iterable[str]) -> dict[str, list[str]]:
+        ids = list(dict.fromkeys(source_ids))
+        out: dict[str, list[str]] = {i: [] for i in ids}
+        for sid, key in self._query_in(
+            "SELECT source_id, key FROM records WHERE source_id IN ({marks}) ORDER BY source_id, key", ids
+        ):
+            out[sid].append(key)
+        return out
+
+    def records_by_name(self, names: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
+        names = list(dict.fromkeys(names))
+        out: dict[str, list[str]] = {n: [] for n in names}
+        # The expression must match the records_full_name index exactly to use it.
+        sql = "SELECT key FROM records WHERE json_extract(norm, '$.full_name') = ? ORDER BY key"
+        for name in names:
+            params: list[Any] = [name]
+            if limit is not None:
+                params.append(limit)
+            out[name] = [r[0] for r in self._query(sql + (" LIMIT ?" if limit is not None else ""), params)]
+        return out
 
 
 class _Tx:

@@ -10,6 +10,7 @@ import pytest
 
 from graphstore.model import (
     CANNOT_LINK,
+    ApiKey,
     LINK,
     MATCH,
     NEAR_MISS,
@@ -334,3 +335,46 @@ def test_blocks_replace_per_record(store: GraphStore) -> None:
     store.set_blocks({"crm:1": ["n|smyth|j"]})
     got = store.records_in_blocks(["n|smith|j", "n|smyth|j", "p|smith|j|e1"])
     assert got == {"n|smith|j": ["crm:2"], "n|smyth|j": ["crm:1"], "p|smith|j|e1": []}
+
+
+def test_api_keys_are_kept_hashed_and_revocable(store: GraphStore) -> None:
+    store.ping()
+    k1 = ApiKey("k1", "crm-app", "app", "hash-1", created_at="2026-01-01T00:00:00+00:00", hint="ab12")
+    k2 = ApiKey("k2", "steward ann", "steward", "hash-2", created_at="2026-01-02T00:00:00+00:00")
+    store.add_api_key(k2)
+    store.add_api_key(k1)
+    got = store.api_key_by_hash("hash-1")
+    assert got == k1 and got.active
+    assert store.api_key_by_hash("nope") is None
+    assert [k.id for k in store.list_api_keys()] == ["k1", "k2"]
+    with pytest.raises(Exception):
+        store.add_api_key(ApiKey("k3", "dup", "app", "hash-1"))
+
+    revoked = store.revoke_api_key("k1", "2026-02-01T00:00:00+00:00")
+    assert revoked is not None and revoked.revoked_at == "2026-02-01T00:00:00+00:00" and not revoked.active
+    assert store.revoke_api_key("k1", "2026-03-01T00:00:00+00:00") is None  # already revoked
+    assert store.revoke_api_key("missing", "2026-03-01T00:00:00+00:00") is None
+    assert store.api_key_by_hash("hash-1").revoked_at == "2026-02-01T00:00:00+00:00"  # still on record
+    assert [k.id for k in store.list_api_keys(include_revoked=False)] == ["k2"]
+    assert [k.id for k in store.list_api_keys()] == ["k1", "k2"]
+    store.wipe()
+    assert store.list_api_keys() == []
+
+
+def test_search_lookups_by_source_id_and_name(store: GraphStore) -> None:
+    store.upsert_records(
+        [
+            rec("crm", "0031x1", full_name="Ann Lee"),
+            rec("support", "0031x1", full_name="ann lee"),
+            rec("billing", "B7", full_name="Bob Ray"),
+            rec("product", "u9"),
+        ]
+    )
+    by_id = store.records_by_source_id(["0031x1", "B7", "zzz"])
+    assert by_id == {"0031x1": ["crm:0031x1", "support:0031x1"], "B7": ["billing:B7"], "zzz": []}
+    by_name = store.records_by_name(["ann lee", "bob ray", "nobody"])
+    assert by_name == {"ann lee": ["crm:0031x1", "support:0031x1"], "bob ray": ["billing:B7"], "nobody": []}
+    assert store.records_by_name(["ann lee"], limit=1) == {"ann lee": ["crm:0031x1"]}
+    # an update moves the record to its new name
+    store.upsert_records([rec("billing", "B7", full_name="Bob Roy")])
+    assert store.records_by_name(["bob ray", "bob roy"]) == {"bob ray": [], "bob roy": ["billing:B7"]}
