@@ -1,0 +1,229 @@
+"""One raw row -> one Record: attributes kept as written, comparison values, evidence.
+
+`Converter.convert` applies a mapping to a row's values. It raises `RowError` (the row
+is quarantined with that reason) for a missing ID, a required value that is missing
+or malformed, or a value that does not fit its column's type. A malformed value in an
+optional column does not cost the row: the original stays in `attrs`, the value is
+not used as evidence, and it is counted in the load summary's `invalid_values`.
+
+`Record.norm` keys (what resolution compares): first_name, last_name, full_name
+(name rule), company (legal forms stripped), title, address, city (name rule),
+postcode (uppercase, no spaces), country (ISO alpha-2), email_domain (host of the first
+email, consumer ones too) and parent_payment_entity (opaque-ID rule). full_name is
+derived from first + last when the source has no full name, and first/last from a
+full name ("Jane Q Doe", "Doe, Jane") when the source has only that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from graphstore.model import IdentifierRef, Record
+
+from . import normalize as N
+from .mapping import IdentifierSpec, SourceMapping
+
+
+class RowError(ValueError):
+    """Why a row cannot be loaded; becomes the quarantine reason."""
+
+
+_BOOLS = frozenset({"true", "false", "1", "0", "yes", "no", "y", "n", "t", "f"})
+
+
+def _text(value: Any) -> str:
+    """A JSON value as the text the source would show: scalars as written, objects as JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _check_type(spec_type: str, text: str, fmt: str | None) -> str | None:
+    """Validate a typed value; returns the normalized timestamp for date/datetime."""
+    t = text.strip()
+    if spec_type == "int":
+        int(t)
+    elif spec_type == "float":
+        float(t)
+    elif spec_type == "bool":
+        if t.lower() not in _BOOLS:
+            raise ValueError
+    elif spec_type in ("date", "datetime"):
+        return N.timestamp(t, fmt)
+    return None
+
+
+def split_full_name(full: str) -> tuple[str, str]:
+    """("jane q doe" -> jane, doe), ("doe, jane" -> jane, doe); one word is a last name."""
+    if "," in full:
+        last, _, first = full.partition(",")
+        return first.strip().split(" ")[0] if first.strip() else "", last.strip()
+    parts = full.split(" ")
+    if len(parts) == 1:
+        return "", parts[0]
+    return parts[0], parts[-1]
+
+
+class Converter:
+    """Applies one mapping to rows; holds the per-source normalization config."""
+
+    def __init__(self, mapping: SourceMapping) -> None:
+        self.mapping = mapping
+        self.source = mapping.name
+        self.cfg = mapping.norm_config
+        self.id_column = mapping.id_column
+        self.attrs = list(mapping.attributes.items())
+        self.idents = list(mapping.identifiers)
+        self.updated_attr = mapping.updated_at
+        self.region_from = mapping.normalize.region_from
+        self.invalid: Counter[str] = Counter()
+
+    def convert(self, values: dict[str, Any], batch_id: str | None = None, loaded_at: str | None = None) -> Record:
+        raw_id = values.get(self.id_column)
+        sid = N.clean(_text(raw_id)) if raw_id is not None else ""
+        if not sid:
+            raise RowError(f"missing id: column {self.id_column!r} is empty")
+        attrs: dict[str, Any] = {}
+        stamps: dict[str, str] = {}
+        for name, spec in self.attrs:
+            raw = values.get(spec.column)
+            if spec.multi:
+                items = N.split_multi(raw, spec.separator)
+                if items:
+                    attrs[name] = items
+                elif spec.required:
+                    raise RowError(f"missing required value: column {spec.column!r} is empty")
+                continue
+            text = _text(raw)
+            if not text.strip():
+                if spec.required:
+                    raise RowError(f"missing required value: column {spec.column!r} is empty")
+                continue
+            attrs[name] = text
+            if spec.type != "string":
+                try:
+                    stamp = _check_type(spec.type, text, spec.format)
+                except (ValueError, N.NormalizationError):
+                    expected = f"{spec.type} in format {spec.format!r}" if spec.format else spec.type
+                    raise RowError(f"wrong type: column {spec.column!r} expected {expected}, got {text.strip()[:80]!r}") from None
+                if stamp is not None:
+                    stamps[name] = stamp
+
+        norm = self._norm(attrs)
+        region = self.cfg.default_region
+        if self.region_from and norm.get("country"):
+            region = norm["country"]
+        identifiers: dict[tuple[str, str, str], IdentifierRef] = {}
+        first_email: str | None = None
+        for spec in self.idents:
+            raw = values.get(spec.column)
+            items = N.split_multi(raw, spec.separator) if spec.multi else ([_text(raw)] if raw is not None else [])
+            items = [i for i in items if i.strip()]
+            if items:
+                attrs[spec.field_name] = items if spec.multi else items[0]
+            found = 0
+            for item in items:
+                found += self._identifier(spec, item, region, identifiers)
+                if spec.effective_rule == "email" and first_email is None:
+                    first_email = next((i.value for i in identifiers.values() if i.kind == spec.kind), None)
+            if spec.required and not found:
+                if not items:
+                    raise RowError(f"missing required value: column {spec.column!r} ({spec.kind}) is empty")
+                raise RowError(f"malformed {spec.kind}: column {spec.column!r} has no usable value in {items[0][:80]!r}")
+        if first_email:
+            norm["email_domain"] = N.email_domain(first_email)
+        return Record(
+            source=self.source,
+            source_id=sid,
+            attrs=attrs,
+            norm=norm,
+            identifiers=list(identifiers.values()),
+            updated_at=stamps.get(self.updated_attr) if self.updated_attr else None,
+            loaded_at=loaded_at,
+            batch_id=batch_id,
+        )
+
+    def _identifier(
+        self, spec: IdentifierSpec, item: str, region: str | None, out: dict[tuple[str, str, str], IdentifierRef]
+    ) -> int:
+        """Add the identifier(s) one value yields; returns how many (0: junk or malformed)."""
+        rule = spec.effective_rule
+        fld = spec.field_name
+        try:
+            if rule == "email":
+                value = N.email(item, self.cfg)
+                out.setdefault((spec.kind, value, fld), IdentifierRef(spec.kind, value, fld))
+                if spec.domain_from_email:
+                    try:
+                        domain = N.registrable_domain(N.email_domain(value))
+                    except N.NormalizationError:
+                        return 1
+                    if N.is_account_domain(domain, self.cfg):
+                        out.setdefault(("domain", domain, fld), IdentifierRef("domain", domain, fld))
+                return 1
+            if rule == "domain":
+                domain = N.registrable_domain(item)
+                if N.is_account_domain(domain, self.cfg):
+                    out.setdefault((spec.kind, domain, fld), IdentifierRef(spec.kind, domain, fld))
+                return 1  # a consumer domain is a valid value, just not evidence
+            if rule == "phone":
+                value = N.phone(item, region)
+            else:
+                value = N.opaque_id(item, self.cfg)
+                if value is None:
+                    return 0
+        except N.NormalizationError:
+            if not spec.required:
+                self.invalid[fld] += 1
+            return 0
+        out.setdefault((spec.kind, value, fld), IdentifierRef(spec.kind, value, fld))
+        return 1
+
+    def _norm(self, attrs: dict[str, Any]) -> dict[str, str]:
+        norm: dict[str, str] = {}
+        for key in ("first_name", "last_name", "full_name", "title", "address", "city"):
+            v = attrs.get(key)
+            if isinstance(v, str):
+                n = N.name(v)
+                if n:
+                    norm[key] = n
+        if "full_name" not in norm and ("first_name" in norm or "last_name" in norm):
+            norm["full_name"] = " ".join(p for p in (norm.get("first_name"), norm.get("last_name")) if p)
+        elif "full_name" in norm and "first_name" not in norm and "last_name" not in norm:
+            first, last = split_full_name(norm["full_name"])
+            if first:
+                norm["first_name"] = first
+            if last:
+                norm["last_name"] = last
+            if "," in norm["full_name"]:
+                norm["full_name"] = " ".join(p for p in (first, last) if p)
+        v = attrs.get("company")
+        if isinstance(v, str):
+            c = N.company(v)
+            if c:
+                norm["company"] = c
+        v = attrs.get("postcode")
+        if isinstance(v, str):
+            pc = N.postcode(v)
+            if pc:
+                norm["postcode"] = pc
+        v = attrs.get("country")
+        if isinstance(v, str):
+            try:
+                norm["country"] = N.country(v)
+            except N.NormalizationError:
+                self.invalid["country"] += 1
+        v = attrs.get("parent_payment_entity")
+        if isinstance(v, str):
+            pe = N.opaque_id(v, self.cfg)
+            if pe:
+                norm["parent_payment_entity"] = pe
+        return norm

@@ -1,0 +1,330 @@
+"""Every normalization rule in one place: raw source values in, comparable values out.
+
+Each rule is a small pure function, unit-tested on its own (`tests/test_normalize.py`),
+so a data steward can read exactly what "the same email" or "the same phone" means.
+Rules that can reject a value raise `NormalizationError` with a short reason; the
+loader decides whether that quarantines the row (a required column) or only drops the
+identifier (an optional one, counted in the load summary).
+
+Nothing here touches the network: domains use tldextract's bundled public-suffix
+snapshot, phones use phonenumbers' bundled metadata, countries pycountry's ISO data.
+Hot rules are cached, because the same values (domains, companies, countries) repeat
+on every row of a large load.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable
+
+import phonenumbers
+import pycountry
+import tldextract
+from email_validator import EmailNotValidError, validate_email
+
+
+class NormalizationError(ValueError):
+    """A value that cannot be normalized; the message is the reason shown in quarantine."""
+
+
+# -- configuration -------------------------------------------------------------------
+
+DEFAULT_JUNK_IDS: frozenset[str] = frozenset(
+    {"0", "-1", "-", "unknown", "null", "none", "nil", "n/a", "na", "undefined", "00000000-0000-0000-0000-000000000000"}
+)
+
+
+def _read_domain_list(name: str) -> frozenset[str]:
+    text = resources.files("loaders").joinpath("data", name).read_text(encoding="utf-8")
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+CONSUMER_DOMAINS: frozenset[str] = _read_domain_list("consumer_domains.txt")
+
+
+@dataclass(frozen=True)
+class NormalizeConfig:
+    """Per-source knobs (the `normalize:` block of a mapping); the defaults suit most sources.
+
+    - `default_region`: ISO country used to read phone numbers written without `+CC`;
+    - `junk_ids`: opaque ID values that mean "missing" (compared case-insensitively);
+    - `non_account_domains`: domains that never become account evidence (the shipped
+      consumer list plus whatever a mapping adds, e.g. your own company's domain);
+    - `email_strip_plus` / `email_strip_dots`: mail domains whose provider ignores
+      `+tags` / dots in the local part (Gmail does both); empty unless configured;
+    - `email_domain_aliases`: domains that are one mailbox namespace (googlemail.com -> gmail.com).
+    """
+
+    default_region: str | None = "US"
+    junk_ids: frozenset[str] = DEFAULT_JUNK_IDS
+    non_account_domains: frozenset[str] = CONSUMER_DOMAINS
+    email_strip_plus: frozenset[str] = frozenset()
+    email_strip_dots: frozenset[str] = frozenset()
+    email_domain_aliases: dict[str, str] = field(default_factory=dict)
+
+    def __hash__(self) -> int:  # dict field: hash by identity, configs are long-lived
+        return id(self)
+
+
+DEFAULT_CONFIG = NormalizeConfig()
+
+
+# -- text ----------------------------------------------------------------------------
+
+_WS = re.compile(r"\s+")
+
+
+def clean(raw: object) -> str:
+    """Trim and collapse whitespace; None becomes ''. The base of every other rule."""
+    if raw is None:
+        return ""
+    return _WS.sub(" ", str(raw)).strip()
+
+
+@lru_cache(maxsize=1 << 17)
+def name(raw: str) -> str:
+    """A person's name for comparison: Unicode NFKC (full-width and ligature forms fold to
+    their plain letters), case-folded (ß -> ss), whitespace collapsed. The original is
+    kept in `attrs`; accents stay (blocking folds them, comparisons may not)."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", raw).casefold()).strip()
+
+
+_LEGAL_SUFFIXES = frozenset(
+    """inc incorporated corp corporation co company cos llc llp lp ltd limited plc gmbh mbh ag kg kgaa ug
+    ohg e.v ev sa sas sarl sàrl srl spa s.p.a s.a s.a.s bv b.v nv n.v oy oyj ab as a/s asa aps pty
+    pte kk k.k sl s.l sociedad limitada sdn bhd pvt private group holding holdings""".split()
+)
+_COMPANY_PUNCT = re.compile(r"[.,;:!?\"'()\[\]{}]")
+
+
+@lru_cache(maxsize=1 << 16)
+def company(raw: str) -> str:
+    """A company name for comparison: name() rules, punctuation dropped, a leading "the"
+    and trailing legal forms (Inc, Ltd, GmbH, LLC, S.A., Holdings...) stripped, so
+    "ACME, Inc." and "Acme" compare equal. A name that is only a legal form is kept."""
+    text = name(raw)
+    tokens = [t for t in _WS.split(_COMPANY_PUNCT.sub(" ", text.replace("&", " & "))) if t]
+    if tokens and tokens[0] == "the" and len(tokens) > 1:
+        tokens = tokens[1:]
+    while len(tokens) > 1 and (tokens[-1] in _LEGAL_SUFFIXES or tokens[-1] == "&"):
+        tokens.pop()
+    return " ".join(tokens)
+
+
+def postcode(raw: str) -> str:
+    """Postcodes compare uppercase without spaces: "sw1a 1aa" == "SW1A1AA"."""
+    return "".join(unicodedata.normalize("NFKC", raw).split()).upper()
+
+
+_COUNTRY_ALIASES = {
+    "uk": "GB", "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
+    "northern ireland": "GB", "britain": "GB", "usa": "US", "u.s.a.": "US", "u.s.": "US", "us": "US",
+    "america": "US", "united states": "US", "deutschland": "DE", "germany": "DE", "holland": "NL",
+    "nederland": "NL", "the netherlands": "NL", "españa": "ES", "espana": "ES", "schweiz": "CH",
+    "suisse": "CH", "svizzera": "CH", "österreich": "AT", "osterreich": "AT", "italia": "IT",
+    "brasil": "BR", "sverige": "SE", "norge": "NO", "danmark": "DK", "polska": "PL", "suomi": "FI",
+    "россия": "RU", "russia": "RU", "south korea": "KR", "korea": "KR", "vietnam": "VN",
+    "turkey": "TR", "türkiye": "TR", "ivory coast": "CI", "czech republic": "CZ", "czechia": "CZ",
+    "uae": "AE", "méxico": "MX", "mexico": "MX", "belgique": "BE", "belgië": "BE", "éire": "IE",
+    "nippon": "JP", "日本": "JP", "中国": "CN", "taiwan": "TW", "iran": "IR", "bolivia": "BO",
+    "venezuela": "VE", "tanzania": "TZ", "moldova": "MD", "syria": "SY", "laos": "LA",
+}
+
+
+@lru_cache(maxsize=4096)
+def country(raw: str) -> str:
+    """ISO-3166 alpha-2, uppercase, from a code (DE, DEU), an English name ("Germany",
+    "United Kingdom") or a common alias ("UK", "Deutschland")."""
+    text = clean(raw)
+    key = text.casefold()
+    if key in _COUNTRY_ALIASES:
+        return _COUNTRY_ALIASES[key]
+    try:
+        return pycountry.countries.lookup(text).alpha_2
+    except LookupError:
+        pass
+    # "Korea, Republic of" style and names with a parenthesised part
+    for candidate in (key.split(",")[0], key.split("(")[0]):
+        candidate = candidate.strip()
+        if candidate in _COUNTRY_ALIASES:
+            return _COUNTRY_ALIASES[candidate]
+        try:
+            return pycountry.countries.lookup(candidate).alpha_2
+        except LookupError:
+            continue
+    raise NormalizationError(f"unknown country {text!r}")
+
+
+# -- email ---------------------------------------------------------------------------
+
+# A strict subset of RFC 5322 dot-atom addresses that email-validator always accepts
+# (checked by a property test): the common case skips the library's full IDNA and
+# special-use checks, which cost ~40 us a call. Anything else goes through the library.
+_FAST_EMAIL = re.compile(
+    r"[a-z0-9_%+'=-]+(?:\.[a-z0-9_%+'=-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}"
+)
+_SPECIAL_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+
+
+@lru_cache(maxsize=1 << 16)
+def _valid_email(text: str) -> str:
+    """Syntax check of a trimmed, lowercased address; returns it in normal form."""
+    if (
+        len(text) <= 254
+        and _FAST_EMAIL.fullmatch(text)
+        and "--" not in text.partition("@")[2]
+        and len(text.partition("@")[0]) <= 64
+        and text.rpartition(".")[2] not in _SPECIAL_TLDS
+    ):
+        return text
+    try:
+        info = validate_email(text, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise NormalizationError(f"malformed email {text!r}: {exc}") from None
+    return info.normalized.lower()
+
+
+def email(raw: str, config: NormalizeConfig = DEFAULT_CONFIG) -> str:
+    """Trim, lowercase, check syntax with email-validator (no DNS), then apply the
+    provider tricks configured for its domain (Gmail: drop `+tag` and dots)."""
+    text = clean(raw).lower()
+    if text.startswith("mailto:"):
+        text = text[7:]
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].strip()
+    if not text:
+        raise NormalizationError("empty email")
+    normal = _valid_email(text)
+    local, _, domain = normal.rpartition("@")
+    domain = config.email_domain_aliases.get(domain, domain)
+    if domain in config.email_strip_plus:
+        local = local.split("+", 1)[0] or local
+    if domain in config.email_strip_dots:
+        local = local.replace(".", "") or local
+    return f"{local}@{domain}"
+
+
+def email_domain(address: str) -> str:
+    """The host part of a normalized address (gmail.com for consumer ones too)."""
+    return address.rpartition("@")[2]
+
+
+# -- domains -------------------------------------------------------------------------
+
+_extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # bundled list, no network
+_URL_PREFIX = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+
+
+@lru_cache(maxsize=1 << 16)
+def registrable_domain(raw: str) -> str:
+    """The registrable domain (public-suffix aware) of a website, URL, host or email:
+    "https://www.shop.acme.co.uk/about" -> "acme.co.uk". Raises for IPs, bare public
+    suffixes and values that are not host names."""
+    text = clean(raw).lower()
+    if "@" in text and "/" not in text:
+        text = text.rpartition("@")[2]
+    text = _URL_PREFIX.sub("", text)
+    host = re.split(r"[/?#\s]", text, maxsplit=1)[0].rpartition("@")[2].split(":")[0].rstrip(".")
+    if not host or "." not in host:
+        raise NormalizationError(f"no domain in {raw!r}")
+    parts = _extract(host)
+    if not parts.suffix or not parts.domain:
+        raise NormalizationError(f"no registrable domain in {raw!r}")
+    domain = parts.top_domain_under_public_suffix
+    if not re.fullmatch(r"[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?(?:\.[a-z0-9\u00a1-\uffff-]+)+", domain):
+        raise NormalizationError(f"malformed domain {domain!r}")
+    return domain
+
+
+def is_account_domain(domain: str, config: NormalizeConfig = DEFAULT_CONFIG) -> bool:
+    """False for consumer mail providers (and configured extras): such a domain says
+    nothing about which company someone works for."""
+    return domain not in config.non_account_domains
+
+
+# -- phones --------------------------------------------------------------------------
+
+_E164 = phonenumbers.PhoneNumberFormat.E164
+
+
+@lru_cache(maxsize=1 << 16)
+def phone(raw: str, region: str | None = "US") -> str:
+    """E.164 ("+14155550123") from any common format; numbers without a country code are
+    read in `region`. Extensions are dropped (they do not identify a person's line).
+    Rejects text that is not a possible number (wrong length for its country)."""
+    text = clean(raw)
+    if not text:
+        raise NormalizationError("empty phone")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region.upper() if region else None)
+    except phonenumbers.NumberParseException as exc:
+        raise NormalizationError(f"unparsable phone {text!r}: {exc._msg}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise NormalizationError(f"impossible phone number {text!r}")
+    return phonenumbers.format_number(number, _E164)
+
+
+# -- opaque IDs ----------------------------------------------------------------------
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def opaque_id(raw: object, config: NormalizeConfig = DEFAULT_CONFIG) -> str | None:
+    """Device, user and payment-entity IDs: trimmed; junk placeholders ("0", "unknown",
+    the nil UUID...) are None, i.e. missing. Case is kept (many IDs are case-sensitive),
+    except UUIDs, which RFC 4122 makes case-insensitive and which are lowercased."""
+    text = clean(raw)
+    if not text or text.casefold() in config.junk_ids:
+        return None
+    if len(text) == 36 and _UUID.fullmatch(text):
+        text = text.lower()
+        if text in config.junk_ids:
+            return None
+    return text
+
+
+# -- timestamps ----------------------------------------------------------------------
+
+
+def timestamp(raw: str, fmt: str | None = None) -> str:
+    """ISO-8601 UTC (seconds) from ISO-8601 text, epoch seconds/milliseconds, or the
+    strptime `fmt` a mapping gives. Naive times are taken as UTC."""
+    text = clean(raw)
+    if not text:
+        raise NormalizationError("empty timestamp")
+    try:
+        if fmt:
+            dt = datetime.strptime(text, fmt)
+        elif re.fullmatch(r"-?\d{9,13}(\.\d+)?", text):
+            value = float(text)
+            dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)
+        else:
+            dt = datetime.fromisoformat(text)
+    except (ValueError, OverflowError, OSError):
+        expected = f"format {fmt!r}" if fmt else "ISO-8601 or epoch seconds"
+        raise NormalizationError(f"bad timestamp {text!r}, expected {expected}") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def split_multi(raw: object, separator: str) -> list[str]:
+    """A multi-valued cell as a list: JSON arrays come as lists already; a text cell is
+    split on `separator`; empty parts are dropped."""
+    if raw is None:
+        return []
+    if isinstance(raw, (list, tuple)):
+        return [clean(v) for v in raw if clean(v)]
+    return [p.strip() for p in str(raw).split(separator) if p.strip()]
+
+
+def merged(base: Iterable[str], extra: Iterable[str]) -> frozenset[str]:
+    return frozenset(v.strip().lower() for v in (*base, *extra) if v.strip())
