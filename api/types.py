@@ -293,9 +293,10 @@ class EntityNode:
     async def kind(self, info: strawberry.Info) -> EntityKind:
         return EntityKind((await self.model(info)).kind)
 
-    @strawberry.field(description="A name to show (golden attributes arrive later).")
+    @strawberry.field(description="A name to show (golden attributes arrive later): a person's most common name, an account's name or first domain.")
     async def display_name(self, info: strawberry.Info) -> str | None:
-        name = (await self.model(info)).attrs.get("name")
+        attrs = (await self.model(info)).attrs
+        name = attrs.get("name") or next(iter(attrs.get("domains") or ()), None)
         return str(name) if name is not None else None
 
     @strawberry.field(description="Display attributes: name, record count, sources.")
