@@ -1,0 +1,3 @@
+// Reads one meta value. Parameters: $key.
+MATCH (m:Meta {key: $key})
+RETURN m.value AS value

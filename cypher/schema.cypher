@@ -1,0 +1,29 @@
+// Creates the constraints and indexes the Neo4j store relies on; idempotent (IF NOT EXISTS),
+// run on every open. The only multi-statement file: statements end with ';'. No parameters.
+// Uniqueness constraints also give each key a range index (lookups and ordered paging).
+CREATE CONSTRAINT record_key IF NOT EXISTS FOR (n:Record) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT identifier_key IF NOT EXISTS FOR (n:Identifier) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (n:Entity) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT alias_id IF NOT EXISTS FOR (n:Alias) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT block_key IF NOT EXISTS FOR (n:Block) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT event_seq IF NOT EXISTS FOR (n:Event) REQUIRE n.seq IS UNIQUE;
+CREATE CONSTRAINT override_id IF NOT EXISTS FOR (n:Override) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT quarantine_id IF NOT EXISTS FOR (n:Quarantine) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT run_id IF NOT EXISTS FOR (n:Run) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (n:Meta) REQUIRE n.key IS UNIQUE;
+CREATE CONSTRAINT api_key_id IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.id IS UNIQUE;
+CREATE CONSTRAINT api_key_hash IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.key_hash IS UNIQUE;
+CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (n:Counter) REQUIRE n.name IS UNIQUE;
+CREATE INDEX record_source_key IF NOT EXISTS FOR (n:Record) ON (n.source, n.key);
+CREATE INDEX record_source_id IF NOT EXISTS FOR (n:Record) ON (n.source_id);
+CREATE INDEX record_full_name IF NOT EXISTS FOR (n:Record) ON (n.full_name);
+CREATE INDEX record_loaded_at IF NOT EXISTS FOR (n:Record) ON (n.loaded_at);
+CREATE INDEX identifier_degree IF NOT EXISTS FOR (n:Identifier) ON (n.degree);
+CREATE INDEX entity_kind_id IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.id);
+CREATE INDEX alias_target IF NOT EXISTS FOR (n:Alias) ON (n.target);
+CREATE INDEX event_entity IF NOT EXISTS FOR (n:Event) ON (n.entity_id);
+CREATE INDEX event_at IF NOT EXISTS FOR (n:Event) ON (n.at);
+CREATE INDEX quarantine_source IF NOT EXISTS FOR (n:Quarantine) ON (n.source);
+CREATE INDEX run_started_at IF NOT EXISTS FOR (n:Run) ON (n.started_at);
+CREATE INDEX matched_decision IF NOT EXISTS FOR ()-[m:MATCHED]-() ON (m.decision);
+CALL db.awaitIndexes(300);

@@ -1,0 +1,826 @@
+"""The production store: the graph model of DESIGN.md in Neo4j, through the official driver.
+
+Every statement lives in `cypher/<name>.cypher` (see `cypher_files`), takes its values as
+parameters and, for writes, a whole batch at once (`UNWIND $rows AS row ...`). Writes run
+as managed transactions (`session.execute_write`), so the driver retries them on
+transient errors (deadlocks, leader switches); that is why each transaction function
+only reads and writes the database and touches caller-visible objects after commit.
+
+Choices that keep the two backends indistinguishable to callers:
+
+- Match edges, memberships and blocking keys may name a record that was never loaded
+  (the contract suite does; a resolver may race a loader). Such an end is created as a
+  stub, `(:Record:RecordStub {key})`: a real node, so the edge can exist and be found by
+  key, but not a record. Counts, record reads and pages skip stubs; the first upsert of
+  that key fills the stub in and removes the label (and reports it as inserted).
+- Identifier degree is kept on the node (distinct records carrying it, like SQLite's
+  column), adjusted in the same transaction as the HAS links; a node whose degree drops
+  to zero is deleted.
+- Event `seq` and quarantine `id` come from `(:Counter {name})` nodes, bumped in the
+  transaction that appends: the counter's write lock serializes appenders, so numbers are
+  unique and increase in commit order.
+- Aliases are `(:Alias {id, target})` nodes rather than relationships: an alias may point
+  at an id that is itself an alias, or at one that is not a live entity.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from neo4j import Driver, GraphDatabase, ManagedTransaction
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConfigurationError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
+
+from .cypher_files import statement, statements
+from .model import (
+    ACCOUNT,
+    ApiKey,
+    NEAR_MISS,
+    PERSON,
+    Entity,
+    EntityEvent,
+    EvidenceItem,
+    Identifier,
+    IdentifierRef,
+    MatchEdge,
+    Override,
+    QuarantineRow,
+    Record,
+    Run,
+    StoreInfo,
+    UpsertResult,
+    utcnow,
+)
+from .store import GraphStore, StoreUnavailable
+
+SCHEMA_VERSION = "1"
+SCHEMA_VERSION_KEY = "schema_version"
+
+# Rows per UNWIND statement: large enough to amortize round trips, small enough that one
+# statement's parameters and transaction state stay modest. A batch bigger than this is
+# still one transaction (several statements in it).
+WRITE_CHUNK = 5000
+READ_CHUNK = 10000
+_NO_LIMIT = 2**31 - 1  # LIMIT and list slices take 32-bit integers
+_CONNECT_TIMEOUT_S = 10.0
+
+# The driver reports failed connection attempts through `logging`; without a handler
+# Python's last-resort handler would print them under our one-line error. Applications
+# that configure logging still get them (propagation is untouched).
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
+
+T = TypeVar("T")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _q(name: str) -> Any:
+    """Statement text by name; typed Any because the driver asks for LiteralString and the
+    text comes from our own files (never from data)."""
+    return statement(name)
+
+
+def _run(tx: ManagedTransaction, name: str, /, **params: Any) -> list[dict[str, Any]]:
+    """Run one named statement inside `tx` and return its rows as dicts."""
+    return tx.run(_q(name), params).data()
+
+
+def _run_chunked(tx: ManagedTransaction, name: str, param: str, items: Sequence[Any], /, **params: Any) -> list[dict[str, Any]]:
+    """Run a statement over `items` (bound to `$param`) in chunks, all inside `tx`."""
+    rows: list[dict[str, Any]] = []
+    for chunk in _chunks(items, WRITE_CHUNK):
+        rows.extend(tx.run(_q(name), {**params, param: list(chunk)}).data())
+    return rows
+
+
+def _describe(exc: BaseException, user: str, has_password: bool, database: str) -> str:
+    """A one-line cause for a connection/auth/config failure, with no secret in it."""
+    if isinstance(exc, AuthError):
+        if not has_password:
+            return f"authentication failed for user {user!r}: no password given (set NEO4J_PASSWORD)"
+        return f"authentication failed for user {user!r} (check NEO4J_USER / NEO4J_PASSWORD)"
+    if isinstance(exc, ClientError) and exc.code == "Neo.ClientError.Database.DatabaseNotFound":
+        return f"database {database!r} does not exist (set NEO4J_DATABASE or the URI path)"
+    if isinstance(exc, ClientError) and exc.code and exc.code.startswith("Neo.ClientError.Security."):
+        return f"user {user!r} may not do this: {exc.message or exc.code}"
+    if isinstance(exc, (ServiceUnavailable, SessionExpired)):
+        text = str(exc)
+        reason = re.search(r"\(reason (?:\[Errno -?\d+\] )?([^)]*)\)", text)
+        if reason:
+            return f"no Neo4j server answers there ({reason.group(1).strip().lower()})"
+        if "looks like HTTP" in text:
+            return "that port speaks HTTP, not Bolt (the Bolt port is usually 7687)"
+        if "DNS resolve" in text:
+            return "cannot resolve the host name"
+        if "routing information" in text:
+            return "no Neo4j server answers there (unable to retrieve routing information)"
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        return f"no Neo4j server answers there ({first})"
+    if isinstance(exc, Neo4jError):
+        return f"{exc.code}: {exc.message}" if exc.code else str(exc).splitlines()[0]
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class Neo4jStore(GraphStore):
+    """GraphStore on a Neo4j database (Community, Enterprise, Aura; 5.26 LTS or newer)."""
+
+    def __init__(
+        self,
+        location: str,
+        user: str = "neo4j",
+        password: str | None = None,
+        database: str = "neo4j",
+    ) -> None:
+        self.uri = location
+        self._user = user
+        self._has_password = bool(password)
+        self._database = database
+        self._driver: Driver | None = None
+        try:
+            auth = (user, password) if password else None
+            self._driver = GraphDatabase.driver(
+                location, auth=auth, connection_timeout=_CONNECT_TIMEOUT_S, max_connection_lifetime=3600
+            )
+            self._bookmarks = GraphDatabase.bookmark_manager()
+            self._driver.verify_connectivity()
+            self._version = self._server_version()
+            self._create_schema()
+        except (DriverError, Neo4jError, OSError, ValueError) as exc:
+            if self._driver is not None:
+                self._driver.close()
+            raise StoreUnavailable(self.uri, _describe(exc, user, bool(password), database)) from exc
+
+    # -- plumbing --------------------------------------------------------------------
+    @property
+    def driver(self) -> Driver:
+        if self._driver is None:
+            raise StoreUnavailable(self.uri, "the store is closed")
+        return self._driver
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn losing the server mid-work into StoreUnavailable, like a failed open."""
+        try:
+            yield
+        except (ServiceUnavailable, SessionExpired, AuthError) as exc:
+            raise StoreUnavailable(
+                self.uri, _describe(exc, self._user, self._has_password, self._database)
+            ) from exc
+
+    def _session(self) -> Any:
+        return self.driver.session(database=self._database, bookmark_manager=self._bookmarks, fetch_size=READ_CHUNK)
+
+    def _write(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(tx, *args)` as one managed write transaction (retried on transient errors)."""
+        with self._errors(), self._session() as session:
+            return session.execute_write(work, *args)
+
+    def _read(self, work: Callable[..., T], *args: Any) -> T:
+        with self._errors(), self._session() as session:
+            return session.execute_read(work, *args)
+
+    def _query(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
+        """One read statement, one transaction."""
+        return self._read(lambda tx: _run(tx, name, **params))
+
+    def _query_keys(self, name: str, keys: Iterable[str], param: str = "keys", **params: Any) -> list[dict[str, Any]]:
+        """A keyed read (`UNWIND $keys ...`) over any number of keys, chunked in one transaction."""
+        keys = _unique(keys)
+        if not keys:
+            return []
+
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            rows: list[dict[str, Any]] = []
+            for chunk in _chunks(keys, READ_CHUNK):
+                rows.extend(_run(tx, name, **{**params, param: list(chunk)}))
+            return rows
+
+        return self._read(work)
+
+    def _update(self, name: str, /, **params: Any) -> None:
+        self._write(lambda tx: tx.run(_q(name), params).consume())
+
+    def _server_version(self) -> str:
+        rows = self._query("server_version")
+        if not rows:
+            return "Neo4j (version unknown)"
+        row = rows[0]
+        edition = str(row.get("edition") or "").capitalize()
+        return " ".join(p for p in ("Neo4j", str(row["version"]), edition) if p)
+
+    def _create_schema(self) -> None:
+        """Constraints and indexes, idempotently; schema commands need their own transactions."""
+        with self._session() as session:
+            for text in statements("schema"):
+                try:
+                    session.run(text).consume()  # type: ignore[arg-type]
+                except ClientError as exc:
+                    # Two processes opening a fresh database at once may race on the same rule.
+                    if "EquivalentSchemaRuleAlreadyExists" not in (exc.code or ""):
+                        raise
+        self._update("meta_init", key=SCHEMA_VERSION_KEY, value=SCHEMA_VERSION)
+
+    # -- lifecycle -------------------------------------------------------------------
+    def info(self) -> StoreInfo:
+        return StoreInfo(backend="neo4j", uri=self.uri, version=self._version)
+
+    def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
+
+    def counts(self) -> dict[str, int]:
+        row = self._query("counts", person=PERSON, account=ACCOUNT, near_miss=NEAR_MISS)[0]
+        return {k: int(v) for k, v in row.items()}
+
+    def wipe(self) -> None:
+        # CALL { } IN TRANSACTIONS needs an auto-commit transaction: session.run, not execute_write.
+        with self._errors(), self._session() as session:
+            session.run(_q("wipe"), {"keep_meta": SCHEMA_VERSION_KEY}).consume()
+
+    # -- records ---------------------------------------------------------------------
+    def upsert_records(self, records: Sequence[Record]) -> UpsertResult:
+        if not records:
+            return UpsertResult()
+        batch = {r.key: r for r in records}  # last one wins inside a batch
+        now = utcnow()
+        for rec in batch.values():
+            rec.loaded_at = rec.loaded_at or now
+        result, histories = self._write(self._upsert_tx, batch)
+        for key, history in histories.items():
+            batch[key].history = history
+        return result
+
+    @staticmethod
+    def _upsert_tx(tx: ManagedTransaction, batch: dict[str, Record]) -> tuple[UpsertResult, dict[str, list[Any]]]:
+        """Classify by content hash, then unlink/relink identifiers and write records: one transaction."""
+        result = UpsertResult()
+        existing = {row["key"]: row for row in _run_chunked(tx, "records_state", "keys", list(batch))}
+        creates: list[list[Any]] = []
+        rewrites: list[list[Any]] = []  # updated records and filled-in stubs
+        relinked: list[str] = []
+        histories: dict[str, list[Any]] = {}
+        carriers: dict[str, list[Any]] = {}  # identifier key -> [kind, records carrying it]
+        for key, rec in batch.items():
+            old = existing.get(key)
+            history = rec.history
+            if old is None or old["stub"]:
+                result.inserted.append(key)
+            elif old["content_hash"] == rec.content_hash:
+                result.unchanged.append(key)
+                continue
+            else:
+                result.updated.append(key)
+                history = json.loads(old["history"] or "[]")
+                history.append({"content_hash": old["content_hash"], "loaded_at": old["loaded_at"]})
+                histories[key] = history
+                relinked.append(key)
+            fields: dict[str, set[str]] = defaultdict(set)
+            for ident in rec.identifiers:
+                ik = ident.key
+                fields[ik].add(ident.field)
+                if ik not in carriers:
+                    carriers[ik] = [ident.kind, 0]
+            for ik in fields:
+                carriers[ik][1] += 1
+            full_name = rec.norm.get("full_name")
+            row = [
+                key,
+                rec.source,
+                rec.source_id,
+                _dumps(rec.attrs),
+                _dumps(rec.norm),
+                rec.updated_at,
+                rec.loaded_at,
+                rec.batch_id,
+                rec.content_hash,
+                _dumps(history) if history else None,  # absent means [] (most records never change)
+                full_name if isinstance(full_name, str) else None,  # indexed copy for records_by_name
+                [[ik, f] for ik, fs in fields.items() for f in sorted(fs)],
+            ]
+            (creates if old is None else rewrites).append(row)
+        if relinked:
+            _run_chunked(tx, "identifiers_unlink", "keys", relinked)
+        if carriers:
+            # sorted: concurrent loaders lock shared identifiers in the same order (fewer deadlocks)
+            rows = [[k, kind, n] for k, (kind, n) in sorted(carriers.items())]
+            _run_chunked(tx, "identifiers_add", "rows", rows)
+        if creates:
+            _run_chunked(tx, "records_create", "rows", creates)
+        if rewrites:
+            _run_chunked(tx, "records_update", "rows", rewrites)
+        return result, histories
+
+    @staticmethod
+    def _record(props: dict[str, Any], links: list[list[str]]) -> Record:
+        idents = sorted(links, key=lambda t: (f"{t[0]}:{t[1]}", t[2]))
+        return Record(
+            source=props["source"],
+            source_id=props["source_id"],
+            attrs=json.loads(props["attrs"]),
+            norm=json.loads(props["norm"]),
+            identifiers=[IdentifierRef(kind, value, fld) for kind, value, fld in idents],
+            updated_at=props.get("updated_at"),
+            loaded_at=props.get("loaded_at"),
+            batch_id=props.get("batch_id"),
+            content_hash=props["content_hash"],
+            history=json.loads(props.get("history") or "[]"),
+        )
+
+    def get_records(self, keys: Iterable[str]) -> dict[str, Record]:
+        rows = self._query_keys("records_get", keys)
+        return {row["record"]["key"]: self._record(row["record"], row["identifiers"]) for row in rows}
+
+    def record_hashes(self, keys: Iterable[str]) -> dict[str, str]:
+        return {row["key"]: row["content_hash"] for row in self._query_keys("records_hashes", keys)}
+
+    def iter_records(self, source: str | None = None, batch_size: int = 5000) -> Iterator[Record]:
+        after = ""
+        while True:
+            if source is None:
+                rows = self._query("records_page", after=after, limit=batch_size)
+            else:
+                rows = self._query("records_page_of_source", source=source, after=after, limit=batch_size)
+            if not rows:
+                return
+            for row in rows:
+                yield self._record(row["record"], row["identifiers"])
+            after = rows[-1]["record"]["key"]
+
+    def source_counts(self) -> dict[str, int]:
+        return {row["source"]: row["records"] for row in self._query("records_per_source")}
+
+    # -- identifiers -----------------------------------------------------------------
+    def get_identifiers(self, keys: Iterable[str]) -> dict[str, Identifier]:
+        return {
+            row["key"]: Identifier(row["kind"], row["value"], row["degree"])
+            for row in self._query_keys("identifiers_get", keys)
+        }
+
+    def records_with_identifiers(self, keys: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
+        keys = _unique(keys)
+        out: dict[str, list[str]] = {k: [] for k in keys}
+        for row in self._query_keys("identifiers_records", keys, limit=_NO_LIMIT if limit is None else limit):
+            out[row["key"]] = row["records"]
+        return out
+
+    def identifiers_of_records(self, record_keys: Iterable[str]) -> dict[str, list[Identifier]]:
+        record_keys = _unique(record_keys)
+        out: dict[str, list[Identifier]] = {k: [] for k in record_keys}
+        for row in self._query_keys("identifiers_of_records", record_keys):
+            out[row["record"]].append(Identifier(row["kind"], row["value"], row["degree"]))
+        for idents in out.values():
+            idents.sort(key=lambda i: (i.kind, i.value))
+        return out
+
+    def hub_identifiers(self, min_degree: int, limit: int = 1000) -> list[Identifier]:
+        rows = self._query("identifiers_hubs", min_degree=min_degree, limit=limit)
+        return [Identifier(row["kind"], row["value"], row["degree"]) for row in rows]
+
+    def records_loaded_since(self, since: str | None) -> list[str]:
+        return [row["key"] for row in self._query("records_loaded_since", since=since or "")]
+
+    def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
+        if not mapping:
+            return
+        keys = list(mapping)
+        rows = [{"key": k, "blocks": _unique(bs)} for k, bs in mapping.items()]
+
+        def work(tx: ManagedTransaction) -> None:
+            touched = {row["block"] for row in _run_chunked(tx, "blocks_clear", "keys", keys)}
+            _run_chunked(tx, "blocks_add", "rows", rows)
+            if touched:
+                _run_chunked(tx, "blocks_prune", "keys", sorted(touched))
+
+        self._write(work)
+
+    def records_in_blocks(self, block_keys: Iterable[str]) -> dict[str, list[str]]:
+        keys = _unique(block_keys)
+        out: dict[str, list[str]] = {k: [] for k in keys}
+        for row in self._query_keys("blocks_members", keys):
+            out[row["block"]].append(row["record"])
+        for members in out.values():
+            members.sort()
+        return out
+
+    # -- match edges -----------------------------------------------------------------
+    def write_matches(self, edges: Sequence[MatchEdge]) -> None:
+        if not edges:
+            return
+        rows = [
+            {
+                "a": e.a,
+                "b": e.b,
+                "score": float(e.score),
+                "rule_version": e.rule_version,
+                "evidence": _dumps([i.to_dict() for i in e.evidence]),
+                "decision": e.decision,
+                "run_id": e.run_id,
+            }
+            for e in edges
+        ]
+        self._write(lambda tx: _run_chunked(tx, "matches_write", "rows", rows))
+
+    def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
+        keys = _unique(record_keys)
+        if not keys:
+            return 0
+        rows = self._write(lambda tx: _run_chunked(tx, "matches_delete_touching", "keys", keys))
+        return sum(int(row["deleted"]) for row in rows)
+
+    @staticmethod
+    def _edge(row: dict[str, Any]) -> MatchEdge:
+        items = [EvidenceItem.from_dict(d) for d in json.loads(row["evidence"])]
+        return MatchEdge(row["a"], row["b"], row["score"], row["rule_version"], items, row["decision"], row["run_id"])
+
+    def matches_for(self, record_keys: Iterable[str], decision: str | None = None) -> list[MatchEdge]:
+        rows = self._query_keys("matches_for", record_keys, decision=decision)
+        unique = {(row["a"], row["b"]): row for row in rows}  # an edge seen from both ends in two chunks
+        return [self._edge(unique[pair]) for pair in sorted(unique)]
+
+    def get_match(self, a: str, b: str) -> MatchEdge | None:
+        a, b = min(a, b), max(a, b)
+        rows = self._query("match_get", a=a, b=b)
+        return self._edge(rows[0]) if rows else None
+
+    def iter_matches(self, decision: str | None = None, batch_size: int = 10000) -> Iterator[MatchEdge]:
+        after = ("", "")
+        while True:
+            rows = self._query("matches_page", after_a=after[0], after_b=after[1], decision=decision, limit=batch_size)
+            if not rows:
+                return
+            for row in rows:
+                yield self._edge(row)
+            after = (rows[-1]["a"], rows[-1]["b"])
+
+    # -- entities --------------------------------------------------------------------
+    def upsert_entities(self, entities: Sequence[Entity]) -> None:
+        if not entities:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "attrs": _dumps(e.attrs),
+                "created_at": e.created_at or now,
+                "updated_at": e.updated_at or now,
+            }
+            for e in entities
+        ]
+        self._write(lambda tx: _run_chunked(tx, "entities_upsert", "rows", rows))
+
+    @staticmethod
+    def _entity(row: dict[str, Any]) -> Entity:
+        return Entity(row["id"], row["kind"], json.loads(row["attrs"]), row["created_at"], row["updated_at"])
+
+    def get_entities(self, ids: Iterable[str]) -> dict[str, Entity]:
+        return {row["id"]: self._entity(row) for row in self._query_keys("entities_get", ids, param="ids")}
+
+    def delete_entities(self, ids: Iterable[str]) -> None:
+        ids = _unique(ids)
+        if ids:
+            self._write(lambda tx: _run_chunked(tx, "entities_delete", "ids", ids))
+
+    def list_entities(self, kind: str | None = None, after: str | None = None, limit: int = 100) -> list[Entity]:
+        if kind:
+            rows = self._query("entities_page_of_kind", kind=kind, after=after or "", limit=limit)
+        else:
+            rows = self._query("entities_page", after=after or "", limit=limit)
+        return [self._entity(row) for row in rows]
+
+    def _set_links(self, rel: str, mapping: Mapping[str, str | None]) -> None:
+        """Replace one outgoing link per left key (`<rel>_clear` then `<rel>_set`), one transaction.
+
+        A link whose target entity does not exist is not created (there is no node to point at).
+        """
+        if not mapping:
+            return
+        keys = list(mapping)
+        pairs = [[k, v] for k, v in mapping.items() if v is not None]
+
+        def work(tx: ManagedTransaction) -> None:
+            _run_chunked(tx, f"{rel}_clear", "keys", keys)
+            if pairs:
+                _run_chunked(tx, f"{rel}_set", "rows", pairs)
+
+        self._write(work)
+
+    def _one_to_one(self, name: str, keys: Iterable[str]) -> dict[str, str]:
+        return {row["lhs"]: row["rhs"] for row in self._query_keys(name, keys)}
+
+    def _one_to_many(self, name: str, keys: Iterable[str]) -> dict[str, list[str]]:
+        keys = _unique(keys)
+        out: dict[str, list[str]] = {k: [] for k in keys}
+        for row in self._query_keys(name, keys):
+            out[row["rhs"]].append(row["lhs"])
+        for values in out.values():
+            values.sort()
+        return out
+
+    def set_memberships(self, mapping: Mapping[str, str | None]) -> None:
+        self._set_links("member_of", mapping)
+
+    def entity_of_records(self, record_keys: Iterable[str]) -> dict[str, str]:
+        return self._one_to_one("member_of_by_record", record_keys)
+
+    def members_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        return self._one_to_many("member_of_by_entity", entity_ids)
+
+    def all_memberships(self) -> dict[str, str]:
+        return {row["lhs"]: row["rhs"] for row in self._query("member_of_all")}
+
+    def set_account_links(self, mapping: Mapping[str, str | None]) -> None:
+        self._set_links("belongs_to", mapping)
+
+    def accounts_of(self, person_ids: Iterable[str]) -> dict[str, str]:
+        return self._one_to_one("belongs_to_by_person", person_ids)
+
+    def persons_of(self, account_ids: Iterable[str]) -> dict[str, list[str]]:
+        return self._one_to_many("belongs_to_by_account", account_ids)
+
+    def set_parent_links(self, mapping: Mapping[str, str | None]) -> None:
+        self._set_links("child_of", mapping)
+
+    def parents_of(self, account_ids: Iterable[str]) -> dict[str, str]:
+        return self._one_to_one("child_of_by_child", account_ids)
+
+    def children_of(self, account_ids: Iterable[str]) -> dict[str, list[str]]:
+        return self._one_to_many("child_of_by_parent", account_ids)
+
+    def add_aliases(self, mapping: Mapping[str, str]) -> None:
+        rows = [[alias, target] for alias, target in mapping.items()]
+        if rows:
+            self._write(lambda tx: _run_chunked(tx, "aliases_add", "rows", rows))
+
+    def remove_aliases(self, alias_ids: Iterable[str]) -> None:
+        ids = _unique(alias_ids)
+        if ids:
+            self._write(lambda tx: _run_chunked(tx, "aliases_remove", "ids", ids))
+
+    def resolve_ids(self, ids: Iterable[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        pending = {i: i for i in _unique(ids)}  # original -> current hop
+        for _ in range(65):  # alias chains are short; the bound stops a corrupt cycle
+            if not pending:
+                break
+            hops = {row["id"]: row for row in self._query_keys("aliases_hop", set(pending.values()), param="ids")}
+            nxt: dict[str, str] = {}
+            for orig, cur in pending.items():
+                hop = hops.get(cur)
+                if hop is None:
+                    continue
+                if hop["live"]:
+                    out[orig] = cur
+                elif hop["target"] is not None:
+                    nxt[orig] = hop["target"]
+            pending = nxt
+        return out
+
+    def aliases_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        roots = _unique(entity_ids)
+        seen: dict[str, set[str]] = {r: set() for r in roots}
+        frontier: dict[str, list[str]] = {r: [r] for r in roots}
+        while frontier:
+            pointing: dict[str, list[str]] = defaultdict(list)
+            wanted = {i for ids in frontier.values() for i in ids}
+            for row in self._query_keys("aliases_pointing_at", wanted, param="ids"):
+                pointing[row["target"]].append(row["alias"])
+            nxt: dict[str, list[str]] = {}
+            for root, ids in frontier.items():
+                new = {a for i in ids for a in pointing.get(i, ()) if a != root and a not in seen[root]}
+                if new:
+                    seen[root].update(new)
+                    nxt[root] = sorted(new)
+            frontier = nxt
+        return {r: sorted(s) for r, s in seen.items()}
+
+    # -- history, overrides, quarantine, runs --------------------------------------
+    @staticmethod
+    def _reserve(tx: ManagedTransaction, counter: str, n: int) -> int:
+        return int(_run(tx, "counter_reserve", name=counter, n=n)[0]["base"])
+
+    def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
+        if not events:
+            return []
+
+        def work(tx: ManagedTransaction) -> int:
+            base = self._reserve(tx, "event_seq", len(events))
+            rows = [
+                {
+                    "seq": base + n,
+                    "entity_id": e.entity_id,
+                    "type": e.type,
+                    "at": e.at,
+                    "run_id": e.run_id,
+                    "rule_version": e.rule_version,
+                    "cause": e.cause,
+                    "actor": e.actor,
+                    "details": _dumps(e.details),
+                }
+                for n, e in enumerate(events, start=1)
+            ]
+            _run_chunked(tx, "events_append", "rows", rows)
+            return base
+
+        base = self._write(work)
+        for n, e in enumerate(events, start=1):
+            e.seq = base + n
+        return list(events)
+
+    @staticmethod
+    def _event(props: dict[str, Any]) -> EntityEvent:
+        return EntityEvent(
+            entity_id=props["entity_id"],
+            type=props["type"],
+            at=props["at"],
+            run_id=props.get("run_id"),
+            rule_version=props.get("rule_version"),
+            cause=props.get("cause"),
+            actor=props.get("actor"),
+            details=json.loads(props.get("details") or "{}"),
+            seq=props["seq"],
+        )
+
+    def events(
+        self,
+        entity_ids: Iterable[str] | None = None,
+        since: str | None = None,
+        after_seq: int | None = None,
+        limit: int | None = None,
+        types: Iterable[str] | None = None,
+    ) -> list[EntityEvent]:
+        filters: dict[str, Any] = {
+            "types": list(types) if types is not None else None,
+            "since": since,
+            "limit": _NO_LIMIT if limit is None else limit,
+        }
+        if entity_ids is not None:
+            ids = _unique(entity_ids)
+            if not ids:
+                return []
+            if len(ids) <= READ_CHUNK:
+                rows = self._query("events_of_entities", ids=ids, after_seq=after_seq, **filters)
+            else:  # more ids than one statement takes: merge the chunks' results by seq
+                rows = self._query_keys("events_of_entities", ids, param="ids", after_seq=after_seq, **filters)
+                rows.sort(key=lambda r: r["event"]["seq"])
+                rows = rows[: filters["limit"]]
+        else:
+            rows = self._query("events_page", after_seq=-1 if after_seq is None else after_seq, **filters)
+        return [self._event(row["event"]) for row in rows]
+
+    @staticmethod
+    def _override(props: dict[str, Any]) -> Override:
+        return Override(
+            id=props["id"],
+            kind=props["kind"],
+            a=props["a"],
+            b=props["b"],
+            actor=props["actor"],
+            reason=props["reason"],
+            created_at=props["created_at"],
+            removed_at=props.get("removed_at"),
+            removed_by=props.get("removed_by"),
+            removed_reason=props.get("removed_reason"),
+        )
+
+    def add_override(self, override: Override) -> None:
+        o = override
+        props = {
+            "id": o.id, "kind": o.kind, "a": o.a, "b": o.b, "actor": o.actor, "reason": o.reason,
+            "created_at": o.created_at, "removed_at": o.removed_at, "removed_by": o.removed_by,
+            "removed_reason": o.removed_reason,
+        }  # fmt: skip
+        self._update("override_add", props=props)
+
+    def remove_override(self, override_id: str, actor: str, reason: str, at: str) -> Override | None:
+        rows = self._write(lambda tx: _run(tx, "override_remove", id=override_id, at=at, actor=actor, reason=reason))
+        return self._override(rows[0]["override"]) if rows else None
+
+    def get_overrides(self, active_only: bool = True, record_keys: Iterable[str] | None = None) -> list[Override]:
+        keys = _unique(record_keys) if record_keys is not None else None
+        rows = self._query("overrides_list", active_only=active_only, keys=keys)
+        return [self._override(row["override"]) for row in rows]
+
+    def add_quarantine(self, rows: Sequence[QuarantineRow]) -> None:
+        if not rows:
+            return
+
+        def work(tx: ManagedTransaction) -> None:
+            base = self._reserve(tx, "quarantine_id", len(rows))
+            params = [
+                {
+                    "id": base + n, "source": q.source, "file": q.file, "line": q.line, "raw": q.raw,
+                    "reason": q.reason, "batch_id": q.batch_id, "at": q.at,
+                }  # fmt: skip
+                for n, q in enumerate(rows, start=1)
+            ]
+            _run_chunked(tx, "quarantine_add", "rows", params)
+
+        self._write(work)
+
+    def quarantined(self, source: str | None = None, limit: int | None = None) -> list[QuarantineRow]:
+        rows = self._query("quarantine_list", source=source or None, limit=_NO_LIMIT if limit is None else limit)
+        return [
+            QuarantineRow(
+                source=p["source"], file=p["file"], line=p["line"], raw=p["raw"], reason=p["reason"],
+                batch_id=p.get("batch_id"), at=p["at"], id=p["id"],
+            )  # fmt: skip
+            for p in (row["row"] for row in rows)
+        ]
+
+    def save_run(self, run: Run) -> None:
+        props = {
+            "id": run.id, "kind": run.kind, "started_at": run.started_at, "finished_at": run.finished_at,
+            "rule_version": run.rule_version, "stats": _dumps(run.stats),
+        }  # fmt: skip
+        self._update("run_save", props=props)
+
+    def runs(self, kind: str | None = None, limit: int = 20) -> list[Run]:
+        rows = self._query("runs_list", kind=kind or None, limit=limit)
+        return [
+            Run(p["id"], p["kind"], p["started_at"], p.get("finished_at"), p.get("rule_version"), json.loads(p["stats"]))
+            for p in (row["run"] for row in rows)
+        ]
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("meta_get", key=key)
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._update("meta_set", key=key, value=value)
+
+    # -- health, API keys, search lookups -------------------------------------------
+    def ping(self) -> None:
+        self._query("ping")
+
+    @staticmethod
+    def _api_key(props: dict[str, Any]) -> ApiKey:
+        return ApiKey(
+            id=props["id"],
+            name=props["name"],
+            role=props["role"],
+            key_hash=props["key_hash"],
+            created_at=props["created_at"],
+            revoked_at=props.get("revoked_at"),
+            hint=props.get("hint") or "",
+        )
+
+    def add_api_key(self, key: ApiKey) -> None:
+        props = {
+            "id": key.id, "name": key.name, "role": key.role, "key_hash": key.key_hash,
+            "created_at": key.created_at, "revoked_at": key.revoked_at, "hint": key.hint,
+        }  # fmt: skip
+        self._update("api_key_add", props=props)
+
+    def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
+        rows = self._query("api_key_by_hash", key_hash=key_hash)
+        return self._api_key(rows[0]["key"]) if rows else None
+
+    def list_api_keys(self, include_revoked: bool = True) -> list[ApiKey]:
+        return [self._api_key(row["key"]) for row in self._query("api_keys_list", include_revoked=include_revoked)]
+
+    def revoke_api_key(self, key_id: str, at: str) -> ApiKey | None:
+        rows = self._write(lambda tx: _run(tx, "api_key_revoke", id=key_id, at=at))
+        return self._api_key(rows[0]["key"]) if rows else None
+
+    def records_by_source_id(self, source_ids: Iterable[str]) -> dict[str, list[str]]:
+        ids = _unique(source_ids)
+        out: dict[str, list[str]] = {i: [] for i in ids}
+        for row in self._query_keys("records_by_source_id", ids):
+            out[row["source_id"]].append(row["key"])
+        for keys in out.values():
+            keys.sort()
+        return out
+
+    def records_by_name(self, names: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
+        names = _unique(names)
+        out: dict[str, list[str]] = {n: [] for n in names}
+        for row in self._query_keys("records_by_name", names, limit=_NO_LIMIT if limit is None else limit):
+            out[row["name"]] = row["keys"]
+        return out
