@@ -37,7 +37,7 @@ from graphql.language import IntValueNode
 from strawberry.extensions import SchemaExtension
 
 from .errors import Code
-from .pagination import DEFAULT_PAGE
+from .pagination import DEFAULT_PAGE, MAX_PAGE
 
 
 @dataclass(frozen=True)
@@ -62,19 +62,26 @@ class QueryCostLimiter(SchemaExtension):
         ctx = self.execution_context
         document = ctx.graphql_document
         if document is not None and ctx.result is None:
-            cost = estimate_cost(ctx.schema._schema, document.definitions, ctx.operation_name, ctx.variables or {})
-            if cost > self.max_cost:
+            problem = None
+            try:
+                cost = estimate_cost(ctx.schema._schema, document.definitions, ctx.operation_name, ctx.variables or {})
+            except PageTooLarge as exc:
+                problem = str(exc)
+            else:
+                if cost > self.max_cost:
+                    problem = (
+                        f"query cost {cost:,} exceeds the limit of {self.max_cost:,}; ask for smaller pages"
+                        " or fewer fields"
+                    )
+            if problem is not None:
                 ctx.result = GraphQLExecutionResult(
-                    data=None,
-                    errors=[
-                        GraphQLError(
-                            f"query cost {cost:,} exceeds the limit of {self.max_cost:,}; ask for smaller pages"
-                            " or fewer fields",
-                            extensions={"code": Code.LIMIT_EXCEEDED.value},
-                        )
-                    ],
+                    data=None, errors=[GraphQLError(problem, extensions={"code": Code.LIMIT_EXCEEDED.value})]
                 )
         yield
+
+
+class PageTooLarge(ValueError):
+    """A connection asked for more than MAX_PAGE items: refused before any resolver runs."""
 
 
 def estimate_cost(
@@ -158,6 +165,8 @@ def _fan_out(node: FieldNode, field_type: Any, type_name: str, variables: Mappin
         size = _arg(node, "first", variables)
         if size is None:
             size = _arg(node, "last", variables)
+        if isinstance(size, int) and size > MAX_PAGE:
+            raise PageTooLarge(f"'{node.name.value}' asks for {size} items; pages hold at most {MAX_PAGE} items")
         return max(1, size) if isinstance(size, int) else DEFAULT_PAGE
     inner = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
     if isinstance(inner, GraphQLList):

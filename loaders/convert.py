@@ -26,6 +26,9 @@ from . import normalize as N
 from .mapping import IdentifierSpec, SourceMapping
 
 
+Compact = tuple[str, dict[str, Any], dict[str, str], list[tuple[str, str, str]], str | None, str]
+
+
 class RowError(ValueError):
     """Why a row cannot be loaded; becomes the quarantine reason."""
 
@@ -80,99 +83,112 @@ class Converter:
         self.source = mapping.name
         self.cfg = mapping.norm_config
         self.id_column = mapping.id_column
-        self.attrs = list(mapping.attributes.items())
+        self.attr_plan = [
+            (name, a.column, a.type, a.format, a.multi, a.separator, a.required) for name, a in mapping.attributes.items()
+        ]
         self.idents = list(mapping.identifiers)
         self.updated_attr = mapping.updated_at
         self.region_from = mapping.normalize.region_from
         self.invalid: Counter[str] = Counter()
 
     def convert(self, values: dict[str, Any], batch_id: str | None = None, loaded_at: str | None = None) -> Record:
+        sid, attrs, norm, idents, updated_at, h = self.convert_compact(values)
+        return Record(
+            source=self.source, source_id=sid, attrs=attrs, norm=norm,
+            identifiers=[IdentifierRef(*i) for i in idents], updated_at=updated_at,
+            loaded_at=loaded_at, batch_id=batch_id, content_hash=h,
+        )
+
+    def convert_compact(self, values: dict[str, Any]) -> Compact:
+        """The record as plain tuples and dicts (cheap to send between processes):
+        (source_id, attrs, norm, identifiers as (kind, value, field), updated_at, content hash)."""
         raw_id = values.get(self.id_column)
         sid = N.clean(_text(raw_id)) if raw_id is not None else ""
         if not sid:
             raise RowError(f"missing id: column {self.id_column!r} is empty")
         attrs: dict[str, Any] = {}
         stamps: dict[str, str] = {}
-        for name, spec in self.attrs:
-            raw = values.get(spec.column)
-            if spec.multi:
-                items = N.split_multi(raw, spec.separator)
+        get = values.get
+        for name, column, typ, fmt, multi, sep, required in self.attr_plan:
+            raw = get(column)
+            if multi:
+                items = N.split_multi(raw, sep)
                 if items:
                     attrs[name] = items
-                elif spec.required:
-                    raise RowError(f"missing required value: column {spec.column!r} is empty")
+                elif required:
+                    raise RowError(f"missing required value: column {column!r} is empty")
                 continue
-            text = _text(raw)
-            if not text.strip():
-                if spec.required:
-                    raise RowError(f"missing required value: column {spec.column!r} is empty")
+            text = raw if type(raw) is str else _text(raw)
+            if not text or text.isspace():
+                if required:
+                    raise RowError(f"missing required value: column {column!r} is empty")
                 continue
             attrs[name] = text
-            if spec.type != "string":
+            if typ != "string":
                 try:
-                    stamp = _check_type(spec.type, text, spec.format)
+                    stamp = _check_type(typ, text, fmt)
                 except (ValueError, N.NormalizationError):
-                    expected = f"{spec.type} in format {spec.format!r}" if spec.format else spec.type
-                    raise RowError(f"wrong type: column {spec.column!r} expected {expected}, got {text.strip()[:80]!r}") from None
+                    expected = f"{typ} in format {fmt!r}" if fmt else typ
+                    raise RowError(f"wrong type: column {column!r} expected {expected}, got {text.strip()[:80]!r}") from None
                 if stamp is not None:
                     stamps[name] = stamp
 
         norm = self._norm(attrs)
         region = self.cfg.default_region
-        if self.region_from and norm.get("country"):
+        if self.region_from and "country" in norm:
             region = norm["country"]
-        identifiers: dict[tuple[str, str, str], IdentifierRef] = {}
+        identifiers: dict[tuple[str, str, str], None] = {}
         first_email: str | None = None
         for spec in self.idents:
-            raw = values.get(spec.column)
-            items = N.split_multi(raw, spec.separator) if spec.multi else ([_text(raw)] if raw is not None else [])
-            items = [i for i in items if i.strip()]
+            raw = get(spec.column)
+            if raw is None:
+                items = []
+            elif spec.multi:
+                items = N.split_multi(raw, spec.separator)
+            else:
+                text = raw if type(raw) is str else _text(raw)
+                items = [text] if text and not text.isspace() else []
             if items:
                 attrs[spec.field_name] = items if spec.multi else items[0]
             found = 0
             for item in items:
                 found += self._identifier(spec, item, region, identifiers)
-                if spec.effective_rule == "email" and first_email is None:
-                    first_email = next((i.value for i in identifiers.values() if i.kind == spec.kind), None)
             if spec.required and not found:
                 if not items:
                     raise RowError(f"missing required value: column {spec.column!r} ({spec.kind}) is empty")
                 raise RowError(f"malformed {spec.kind}: column {spec.column!r} has no usable value in {items[0][:80]!r}")
+            if first_email is None and found and spec.effective_rule == "email":
+                first_email = next((k[1] for k in identifiers if k[0] == spec.kind), None)
         if first_email:
             norm["email_domain"] = N.email_domain(first_email)
-        return Record(
-            source=self.source,
-            source_id=sid,
-            attrs=attrs,
-            norm=norm,
-            identifiers=list(identifiers.values()),
-            updated_at=stamps.get(self.updated_attr) if self.updated_attr else None,
-            loaded_at=loaded_at,
-            batch_id=batch_id,
-        )
+        updated_at = stamps.get(self.updated_attr) if self.updated_attr else None
+        idents = list(identifiers)
+        h = Record(
+            source=self.source, source_id=sid, attrs=attrs, norm=norm,
+            identifiers=[IdentifierRef(*i) for i in idents], updated_at=updated_at,
+        ).content_hash
+        return sid, attrs, norm, idents, updated_at, h
 
-    def _identifier(
-        self, spec: IdentifierSpec, item: str, region: str | None, out: dict[tuple[str, str, str], IdentifierRef]
-    ) -> int:
+    def _identifier(self, spec: IdentifierSpec, item: str, region: str | None, out: dict[tuple[str, str, str], None]) -> int:
         """Add the identifier(s) one value yields; returns how many (0: junk or malformed)."""
         rule = spec.effective_rule
         fld = spec.field_name
         try:
             if rule == "email":
                 value = N.email(item, self.cfg)
-                out.setdefault((spec.kind, value, fld), IdentifierRef(spec.kind, value, fld))
+                out[(spec.kind, value, fld)] = None
                 if spec.domain_from_email:
                     try:
                         domain = N.registrable_domain(N.email_domain(value))
                     except N.NormalizationError:
                         return 1
-                    if N.is_account_domain(domain, self.cfg):
-                        out.setdefault(("domain", domain, fld), IdentifierRef("domain", domain, fld))
+                    if domain not in self.cfg.non_account_domains:
+                        out[("domain", domain, fld)] = None
                 return 1
             if rule == "domain":
                 domain = N.registrable_domain(item)
-                if N.is_account_domain(domain, self.cfg):
-                    out.setdefault((spec.kind, domain, fld), IdentifierRef(spec.kind, domain, fld))
+                if domain not in self.cfg.non_account_domains:
+                    out[(spec.kind, domain, fld)] = None
                 return 1  # a consumer domain is a valid value, just not evidence
             if rule == "phone":
                 value = N.phone(item, region)
@@ -184,7 +200,7 @@ class Converter:
             if not spec.required:
                 self.invalid[fld] += 1
             return 0
-        out.setdefault((spec.kind, value, fld), IdentifierRef(spec.kind, value, fld))
+        out[(spec.kind, value, fld)] = None
         return 1
 
     def _norm(self, attrs: dict[str, Any]) -> dict[str, str]:

@@ -221,23 +221,34 @@ _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # bundled
 _URL_PREFIX = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
-@lru_cache(maxsize=1 << 16)
 def registrable_domain(raw: str) -> str:
     """The registrable domain (public-suffix aware) of a website, URL, host or email:
     "https://www.shop.acme.co.uk/about" -> "acme.co.uk". Raises for IPs, bare public
     suffixes and values that are not host names."""
-    text = clean(raw).lower()
+    text = raw.strip().lower()
     if "@" in text and "/" not in text:
         text = text.rpartition("@")[2]
-    text = _URL_PREFIX.sub("", text)
-    host = re.split(r"[/?#\s]", text, maxsplit=1)[0].rpartition("@")[2].split(":")[0].rstrip(".")
+    if "://" in text:
+        text = _URL_PREFIX.sub("", text)
+    host = _HOST_END.split(text, maxsplit=1)[0].rpartition("@")[2].split(":")[0].rstrip(".")
     if not host or "." not in host:
         raise NormalizationError(f"no domain in {raw!r}")
+    return _domain_of_host(host)
+
+
+_HOST_END = re.compile(r"[/?#\s]")
+_DOMAIN_SHAPE = re.compile(
+    r"[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?(?:\.[a-z0-9\u00a1-\uffff-]+)+"
+)
+
+
+@lru_cache(maxsize=1 << 17)
+def _domain_of_host(host: str) -> str:
     parts = _extract(host)
     if not parts.suffix or not parts.domain:
-        raise NormalizationError(f"no registrable domain in {raw!r}")
+        raise NormalizationError(f"no registrable domain in {host!r}")
     domain = parts.top_domain_under_public_suffix
-    if not re.fullmatch(r"[a-z0-9\u00a1-\uffff](?:[a-z0-9\u00a1-\uffff-]*[a-z0-9\u00a1-\uffff])?(?:\.[a-z0-9\u00a1-\uffff-]+)+", domain):
+    if not _DOMAIN_SHAPE.fullmatch(domain):
         raise NormalizationError(f"malformed domain {domain!r}")
     return domain
 
@@ -253,14 +264,27 @@ def is_account_domain(domain: str, config: NormalizeConfig = DEFAULT_CONFIG) -> 
 _E164 = phonenumbers.PhoneNumberFormat.E164
 
 
-@lru_cache(maxsize=1 << 16)
+_PHONE_PUNCT = re.compile(r"[\s().\-/]")
+
+
 def phone(raw: str, region: str | None = "US") -> str:
     """E.164 ("+14155550123") from any common format; numbers without a country code are
     read in `region`. Extensions are dropped (they do not identify a person's line).
     Rejects text that is not a possible number (wrong length for its country)."""
-    text = clean(raw)
+    text = raw.strip()
     if not text:
         raise NormalizationError("empty phone")
+    compact = _PHONE_PUNCT.sub("", text)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    # "+44(0)20..." keeps its meaning without the punctuation only if the (0) goes too
+    if "(0)" in text:
+        return _phone(clean(text), region)
+    return _phone(compact, region if not compact.startswith("+") else None)
+
+
+@lru_cache(maxsize=1 << 17)
+def _phone(text: str, region: str | None) -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
@@ -294,6 +318,9 @@ def opaque_id(raw: object, config: NormalizeConfig = DEFAULT_CONFIG) -> str | No
 # -- timestamps ----------------------------------------------------------------------
 
 
+_EPOCH = re.compile(r"-?\d{9,13}\.\d+")
+
+
 def timestamp(raw: str, fmt: str | None = None) -> str:
     """ISO-8601 UTC (seconds) from ISO-8601 text, epoch seconds/milliseconds, or the
     strptime `fmt` a mapping gives. Naive times are taken as UTC."""
@@ -303,7 +330,7 @@ def timestamp(raw: str, fmt: str | None = None) -> str:
     try:
         if fmt:
             dt = datetime.strptime(text, fmt)
-        elif re.fullmatch(r"-?\d{9,13}(\.\d+)?", text):
+        elif (text[:1].isdigit() and text.isdigit() and 9 <= len(text) <= 13) or _EPOCH.fullmatch(text):
             value = float(text)
             dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)
         else:

@@ -241,7 +241,7 @@ def _jsonl_rows(p: Path, mapping: SourceMapping) -> Iterator[RawRow]:
             try:
                 obj = loads(text)
             except json.JSONDecodeError as exc:
-                yield RawRow(number, raw, None, f"unparsable line: not JSON ({exc.msg} at column {exc.colno})")
+                yield RawRow(number, raw, None, f"unparsable line: not JSON ({exc.msg}, column {exc.colno})")
                 continue
             if not isinstance(obj, dict):
                 yield RawRow(number, raw, None, f"unparsable line: expected a JSON object, got {type(obj).__name__}")
