@@ -211,7 +211,9 @@ def load_mapping(path_or_name: str | Path | SourceMapping) -> SourceMapping:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise MappingError(f"{path}: mapping file not found") from None
+        raise MappingError(
+            f"{path}: mapping file not found (expected a YAML file or a sample source: {', '.join(SAMPLE_SOURCES)})"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"{path}: cannot read mapping ({exc})") from None
     return _from_yaml(text, str(path))
