@@ -299,8 +299,6 @@ class GraphStore(ABC):
     def set_meta(self, key: str, value: str) -> None: ...
 
     # -- health, API keys, search lookups (used by the API) ----------------------------
-    # Not yet @abstractmethod: they become abstract once both backends implement them,
-    # so a backend under construction can still be instantiated meanwhile.
     def ping(self) -> None:
         """One cheap round trip that proves the store answers; raises StoreUnavailable if not.
 
@@ -309,34 +307,34 @@ class GraphStore(ABC):
         """
         self.get_meta("schema_version")
 
+    @abstractmethod
     def add_api_key(self, key: ApiKey) -> None:
         """Store a new API key record (id and key_hash are unique; a duplicate raises)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def api_key_by_hash(self, key_hash: str) -> ApiKey | None:
         """The key record with this hash, revoked or not (the caller decides); None if unknown.
 
         This is the lookup every authenticated request makes, so it must be indexed.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def list_api_keys(self, include_revoked: bool = True) -> list[ApiKey]:
         """Key records ordered by creation time (then id)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def revoke_api_key(self, key_id: str, at: str) -> ApiKey | None:
         """Mark an active key revoked at `at` (it stays on record); None if there is no
         active key with that id."""
-        raise NotImplementedError
 
+    @abstractmethod
     def records_by_source_id(self, source_ids: Iterable[str]) -> dict[str, list[str]]:
         """For each source id, the keys of the records carrying it in any source (sorted):
         how a search for "0031x000001" finds the CRM contact without knowing the source.
         Unknown ids map to []."""
-        raise NotImplementedError
 
+    @abstractmethod
     def records_by_name(self, names: Iterable[str], limit: int | None = None) -> dict[str, list[str]]:
         """For each normalized full name (the record's `norm["full_name"]`, compared
         exactly), the keys of the records with it (sorted; at most `limit` each when
         given). Unknown names map to []."""
-        raise NotImplementedError
