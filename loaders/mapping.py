@@ -36,6 +36,7 @@ NORM_ATTRIBUTES = (
 BUILTIN_KINDS = ("email", "domain", "payment_entity", "device_id", "user_id", "phone")
 RULES = ("email", "domain", "phone", "opaque")
 _NAME = r"^[a-z][a-z0-9_]*$"
+_REGION = r"^[A-Z]{2}$"
 
 
 class MappingError(ValueError):
@@ -90,7 +91,7 @@ class IdentifierSpec(_Strict):
 class NormalizeSpec(_Strict):
     """Per-source normalization knobs; lists extend the shipped defaults."""
 
-    default_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = "US"
+    default_region: Annotated[str, Field(pattern=_REGION)] | None = "US"
     region_from: str | None = None  # an attribute holding the row's country
     junk_ids: list[str] = []
     non_account_domains: list[str] = []
@@ -171,6 +172,12 @@ class SourceMapping(_Strict):
         return list(dict.fromkeys(cols))
 
 
+_PATTERNS = {
+    _NAME: "expected a lowercase name (letters, digits, _), starting with a letter",
+    _REGION: "expected a two-letter ISO country code in capitals, like US or DE",
+}
+
+
 def _describe(err: dict[str, Any]) -> str:
     loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("function-after",))
     msg = err.get("msg", "invalid").removeprefix("Value error, ")
@@ -181,9 +188,10 @@ def _describe(err: dict[str, Any]) -> str:
     elif err.get("type") == "extra_forbidden":
         msg = "unknown field (check the spelling)"
     elif err.get("type") == "string_pattern_mismatch":
-        msg = "expected a lowercase name (letters, digits, _), starting with a letter"
+        pattern = err.get("ctx", {}).get("pattern")
+        msg = _PATTERNS.get(pattern, f"expected text matching {pattern}")
     got = err.get("input")
-    if err.get("type") not in ("missing",) and isinstance(got, (str, int, float)) and loc:
+    if err.get("type") not in ("missing",) and isinstance(got, (str, int, float)) and loc and repr(got) not in msg:
         msg += f" (got {got!r})"
     return f"{loc}: {msg}" if loc else msg
 

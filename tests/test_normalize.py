@@ -1,0 +1,239 @@
+"""Every normalization rule in `loaders/normalize.py`, one group of tests per rule."""
+
+from __future__ import annotations
+
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loaders import normalize as N
+from loaders.mapping import sample_mapping
+
+GMAIL = N.NormalizeConfig(
+    email_strip_plus=frozenset({"gmail.com"}),
+    email_strip_dots=frozenset({"gmail.com"}),
+    email_domain_aliases={"googlemail.com": "gmail.com"},
+)
+
+
+# -- clean / name / company ------------------------------------------------------------
+
+
+def test_clean_trims_and_collapses_whitespace() -> None:
+    assert N.clean("  a \t b\n c  ") == "a b c"
+    assert N.clean(None) == ""
+    assert N.clean(12) == "12"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Jane   DOE ", "jane doe"),
+        ("ＪＯＨＮ", "john"),  # full-width letters fold (NFKC)
+        ("Straße", "strasse"),  # casefold, not lower()
+        ("ﬁona", "fiona"),  # ligature folds (NFKC)
+        ("Müller", "müller"),  # accents stay: comparisons decide about them
+        ("Jane\u00a0Doe", "jane doe"),  # no-break space is whitespace
+    ],
+)
+def test_name_nfkc_casefold_whitespace(raw: str, expected: str) -> None:
+    assert N.name(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("ACME, Inc.", "acme"),
+        ("The Acme Company", "acme"),
+        ("Acme Holdings Ltd", "acme"),
+        ("Müller & Söhne GmbH", "müller & söhne"),
+        ("GmbH", "gmbh"),  # a name that is only a legal form is kept
+        ("The", "the"),
+    ],
+)
+def test_company_strips_legal_forms_and_punctuation(raw: str, expected: str) -> None:
+    assert N.company(raw) == expected
+
+
+def test_postcode_uppercase_without_spaces() -> None:
+    assert N.postcode("sw1a 1aa") == "SW1A1AA"
+    assert N.postcode(" 10115 ") == "10115"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("DE", "DE"), ("deu", "DE"), ("Germany", "DE"), ("Deutschland", "DE"), ("UK", "GB"), ("United Kingdom", "GB"),
+     ("Korea, Republic of", "KR"), ("usa", "US")],
+)
+def test_country_to_iso_alpha2(raw: str, expected: str) -> None:
+    assert N.country(raw) == expected
+
+
+def test_country_unknown_raises() -> None:
+    with pytest.raises(N.NormalizationError, match="unknown country 'Atlantis'"):
+        N.country("Atlantis")
+
+
+# -- email -----------------------------------------------------------------------------
+
+
+def test_email_trims_and_lowercases() -> None:
+    assert N.email("  Jane.Doe@ACME.com ") == "jane.doe@acme.com"
+
+
+def test_email_unwraps_mailto_and_angle_brackets() -> None:
+    assert N.email("mailto:jane@acme.com") == "jane@acme.com"
+    assert N.email("<Jane@Acme.com>") == "jane@acme.com"
+
+
+def test_email_provider_tricks_only_where_configured() -> None:
+    assert N.email("J.Doe+news@gmail.com") == "j.doe+news@gmail.com"  # default: nothing stripped
+    assert N.email("J.Doe+news@gmail.com", GMAIL) == "jdoe@gmail.com"
+    assert N.email("j.doe+news@googlemail.com", GMAIL) == "jdoe@gmail.com"  # alias first, then tricks
+    assert N.email("j.doe+news@acme.com", GMAIL) == "j.doe+news@acme.com"  # other domains untouched
+
+
+@pytest.mark.parametrize("raw", ["not an email", "jane@", "@acme.com", "jane@acme", "jane@@acme.com", "a b@acme.com"])
+def test_email_malformed_raises(raw: str) -> None:
+    with pytest.raises(N.NormalizationError, match="malformed email"):
+        N.email(raw)
+
+
+def test_email_empty_raises() -> None:
+    with pytest.raises(N.NormalizationError, match="empty email"):
+        N.email("   ")
+
+
+def test_email_international_domain_goes_through_the_library() -> None:
+    assert N.email("Jane@Bücher.de") == "jane@bücher.de"
+
+
+_atom = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_%+'=-", min_size=1, max_size=12)
+_label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    local=st.lists(_atom, min_size=1, max_size=3).map(".".join),
+    labels=st.lists(_label, min_size=1, max_size=3),
+    tld=st.from_regex(r"[a-z]{2,6}", fullmatch=True),
+)
+def test_email_fast_path_agrees_with_email_validator(local: str, labels: list[str], tld: str) -> None:
+    """The regex shortcut in `_valid_email` must never accept what the library rejects."""
+    address = f"{local}@{'.'.join(labels)}.{tld}"
+    try:
+        expected = validate_email(address, check_deliverability=False, allow_smtputf8=True).normalized.lower()
+    except EmailNotValidError:
+        with pytest.raises(N.NormalizationError):
+            N._valid_email.__wrapped__(address)
+        return
+    assert N._valid_email.__wrapped__(address) == expected
+
+
+# -- domains ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://www.shop.acme.co.uk/about", "acme.co.uk"),  # public-suffix aware
+        ("acme.com", "acme.com"),
+        ("WWW.Acme.COM.", "acme.com"),
+        ("http://acme.com:8080/x?y=1", "acme.com"),
+        ("jane@mail.example.com.au", "example.com.au"),
+        ("user@host.acme.io/path", "acme.io"),
+    ],
+)
+def test_registrable_domain(raw: str, expected: str) -> None:
+    assert N.registrable_domain(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["192.168.0.1", "co.uk", "localhost", "", "http://"])
+def test_registrable_domain_rejects_non_domains(raw: str) -> None:
+    with pytest.raises(N.NormalizationError):
+        N.registrable_domain(raw)
+
+
+def test_consumer_domains_are_never_account_evidence() -> None:
+    for d in ("gmail.com", "outlook.com", "yahoo.co.uk", "web.de"):
+        assert not N.is_account_domain(d)
+    assert N.is_account_domain("acme.com")
+    crm = sample_mapping("crm").norm_config
+    assert not N.is_account_domain("brightwave.io", crm)  # mapping extends the list
+    assert N.is_account_domain("brightwave.io")  # ...only for that source
+
+
+# -- phones ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("(415) 555-0123", "US", "+14155550123"),
+        ("415.555.0123", "US", "+14155550123"),
+        ("+1 415 555 0123", None, "+14155550123"),
+        ("020 7946 0958", "GB", "+442079460958"),  # national format read in the region
+        ("+44 (0)20 7946 0958", "US", "+442079460958"),  # trunk (0) dropped, +CC wins over region
+        ("0049 30 12345678", "US", "+493012345678"),  # 00 international prefix
+        ("+1 415 555 0123 ext. 22", "US", "+14155550123"),  # extension dropped
+    ],
+)
+def test_phone_to_e164(raw: str, region: str | None, expected: str) -> None:
+    assert N.phone(raw, region) == expected
+
+
+@pytest.mark.parametrize(("raw", "reason"), [("12", "impossible phone"), ("call me", "unparsable phone"), ("  ", "empty phone")])
+def test_phone_rejects(raw: str, reason: str) -> None:
+    with pytest.raises(N.NormalizationError, match=reason):
+        N.phone(raw, "US")
+
+
+# -- opaque IDs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("junk", ["0", "-1", "unknown", "UNKNOWN", " N/A ", "null", "None", "", "  ",
+                                  "00000000-0000-0000-0000-000000000000"])
+def test_opaque_id_junk_is_missing(junk: str) -> None:
+    assert N.opaque_id(junk) is None
+
+
+def test_opaque_id_keeps_case_but_lowercases_uuids() -> None:
+    assert N.opaque_id("  AbC-12 ") == "AbC-12"
+    assert N.opaque_id("6F9619FF-8B86-D011-B42D-00C04FC964FF") == "6f9619ff-8b86-d011-b42d-00c04fc964ff"
+
+
+def test_opaque_id_junk_list_extends_per_source() -> None:
+    product = sample_mapping("product").norm_config
+    assert N.opaque_id("FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", product) is None
+    assert N.opaque_id("FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF") == "ffffffff-ffff-ffff-ffff-ffffffffffff"
+
+
+# -- timestamps and multi-valued cells -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "fmt", "expected"),
+    [
+        ("2024-03-01T10:22:00.000+0000", None, "2024-03-01T10:22:00+00:00"),
+        ("2024-03-01T12:22:00+02:00", None, "2024-03-01T10:22:00+00:00"),  # converted to UTC
+        ("2024-03-01 10:22", None, "2024-03-01T10:22:00+00:00"),  # naive is UTC
+        ("1700000000", None, "2023-11-14T22:13:20+00:00"),  # epoch seconds
+        ("1700000000000", None, "2023-11-14T22:13:20+00:00"),  # epoch milliseconds
+        ("31/12/2024 17:05", "%d/%m/%Y %H:%M", "2024-12-31T17:05:00+00:00"),
+    ],
+)
+def test_timestamp(raw: str, fmt: str | None, expected: str) -> None:
+    assert N.timestamp(raw, fmt) == expected
+
+
+@pytest.mark.parametrize(("raw", "fmt"), [("last tuesday", None), ("2024-13-45", None), ("2024-12-31", "%d/%m/%Y")])
+def test_timestamp_rejects(raw: str, fmt: str | None) -> None:
+    with pytest.raises(N.NormalizationError, match="bad timestamp"):
+        N.timestamp(raw, fmt)
+
+
+def test_split_multi() -> None:
+    assert N.split_multi("a; b;;c ", ";") == ["a", "b", "c"]
+    assert N.split_multi(["x", " ", None, " y "], ";") == ["x", "y"]
+    assert N.split_multi(None, ";") == []
