@@ -307,15 +307,18 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(relay_max_results=MAX_PAGE),
+        # Factories, not instances: an extension keeps the request's execution context on
+        # itself, so a shared instance would let concurrent requests read each other's
+        # results (and mask the wrong errors). The two caches share their lru by maxsize.
         extensions=[
-            CodedErrors(),
-            ParserCache(maxsize=512),
-            ValidationCache(maxsize=512),
-            MaxTokensLimiter(max_token_count=limits.max_tokens),
-            QueryDepthLimiter(max_depth=limits.max_depth),
-            MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-            AddValidationRules([MaxIntrospectionDepthRule]),
-            QueryCostLimiter(max_cost=limits.max_cost),
+            CodedErrors,
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: AddValidationRules([MaxIntrospectionDepthRule]),
+            lambda: QueryCostLimiter(max_cost=limits.max_cost),
         ],
     )
 
