@@ -1,0 +1,390 @@
+"""Loading files into the store, on both backends: records and shared identifiers,
+every quarantine reason, whole-file rejections that store nothing, idempotent reruns,
+updates in place with history, and crash-then-rerun reaching the same final state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from graphstore.model import identifier_key
+from graphstore.store import GraphStore
+from loaders.generate import Noise, generate
+from loaders.load import LoadSummary, load_file, load_folder
+from loaders.mapping import SourceMapping, parse_mapping
+from loaders.readers import FileFormatError
+
+from conftest import make_store, neo4j_uri
+
+ROOT = Path(__file__).resolve().parent.parent
+NOISY = Noise(bad_row_rate=0.02)  # enough rows to quarantine in a small sample
+
+SHOP = parse_mapping(
+    {
+        "name": "shop",
+        "format": "csv",
+        "id_column": "id",
+        "updated_at": "updated",
+        "attributes": {
+            "full_name": "name",
+            "company": "company",
+            "tickets": {"column": "tickets", "type": "int"},
+            "updated": {"column": "updated", "type": "datetime"},
+        },
+        "identifiers": [
+            {"column": "email", "kind": "email", "name": "email", "required": True},
+            {"column": "phone", "kind": "phone", "name": "phone"},
+            {"column": "device", "kind": "device_id", "name": "device"},
+        ],
+    },
+    "shop.yaml",
+)
+HEADER = "id,name,company,tickets,updated,email,phone,device\n"
+GOOD = [
+    "1,Jane Doe,Acme Inc.,3,2024-01-02T03:04:05Z,Jane.Doe@Acme.com,(415) 555-0123,dev-1\n",
+    "2,John Roe,Acme Inc.,0,2024-01-03T00:00:00Z,john@acme.com,,dev-1\n",
+    "3,Ann Poe,,,2024-01-04T00:00:00Z,ann@gmail.com,not a phone,unknown\n",
+]
+
+EVENTS = parse_mapping(
+    {
+        "name": "events",
+        "format": "jsonl",
+        "id_column": "messageId",
+        "attributes": {"first_name": "traits.first_name"},
+        "identifiers": [{"column": "userId", "kind": "user_id"}, {"column": "traits.email", "kind": "email"}],
+    },
+    "events.yaml",
+)
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def fresh(store_kind: str, folder: Path) -> GraphStore:
+    """An empty store of the given kind (a new SQLite file in `folder`, or the wiped Neo4j)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return make_store(store_kind, folder)
+
+
+def snapshot(store: GraphStore) -> dict[str, Any]:
+    """What a load leaves behind, without load-time metadata (batch ids, timestamps)."""
+    records = {}
+    ident_keys: set[str] = set()
+    for r in store.iter_records():
+        idents = sorted((i.kind, i.value, i.field) for i in r.identifiers)
+        ident_keys.update(identifier_key(k, v) for k, v, _ in idents)
+        records[r.key] = (r.attrs, r.norm, idents, r.updated_at, r.content_hash, [h["content_hash"] for h in r.history])
+    degrees = {k: i.degree for k, i in store.get_identifiers(ident_keys).items()}
+    quarantine = sorted((q.source, q.file, q.line, q.raw, q.reason) for q in store.quarantined())
+    counts = {k: v for k, v in store.counts().items()}
+    return {"records": records, "identifiers": degrees, "quarantine": quarantine, "counts": counts}
+
+
+def totals(summaries: dict[str, LoadSummary] | list[LoadSummary]) -> dict[str, int]:
+    items = summaries.values() if isinstance(summaries, dict) else summaries
+    return {k: sum(getattr(s, k) for s in items) for k in ("read", "inserted", "updated", "unchanged", "quarantined")}
+
+
+# -- records and identifiers ---------------------------------------------------------
+
+
+def test_load_writes_records_with_originals_and_shared_identifiers(store: GraphStore, tmp_path: Path) -> None:
+    f = write(tmp_path / "shop.csv", HEADER + "".join(GOOD))
+    s = load_file(store, SHOP, f)
+    assert (s.read, s.inserted, s.updated, s.unchanged, s.quarantined) == (3, 3, 0, 0, 0)
+    assert s.balanced
+    assert s.invalid_values == {"phone": 1}  # ann's phone is not evidence, but the row loads
+
+    recs = store.get_records(["shop:1", "shop:2", "shop:3"])
+    jane = recs["shop:1"]
+    assert jane.attrs["full_name"] == "Jane Doe" and jane.attrs["email"] == "Jane.Doe@Acme.com"  # originals kept
+    assert jane.attrs["tickets"] == "3"
+    assert jane.norm["full_name"] == "jane doe" and jane.norm["company"] == "acme"
+    assert jane.updated_at == "2024-01-02T03:04:05+00:00"
+    assert jane.batch_id == s.batch_id and jane.loaded_at and jane.content_hash
+    assert {(i.kind, i.value) for i in jane.identifiers} == {
+        ("email", "jane.doe@acme.com"), ("domain", "acme.com"), ("phone", "+14155550123"), ("device_id", "dev-1"),
+    }
+    ann = recs["shop:3"]
+    assert {(i.kind, i.value) for i in ann.identifiers} == {("email", "ann@gmail.com")}  # no consumer domain, junk device
+    assert ann.attrs["phone"] == "not a phone"
+
+    idents = store.get_identifiers(["device_id:dev-1", "domain:acme.com", "email:ann@gmail.com", "domain:gmail.com"])
+    assert idents["device_id:dev-1"].degree == 2  # one shared node for two records
+    assert idents["domain:acme.com"].degree == 2
+    assert "domain:gmail.com" not in idents
+    assert store.source_counts() == {"shop": 3}
+
+
+def test_load_reports_progress_and_saves_a_run(store: GraphStore, tmp_path: Path) -> None:
+    f = write(tmp_path / "shop.csv", HEADER + "".join(GOOD))
+    seen: list[tuple[int, int]] = []
+    s = load_file(store, SHOP, f, batch_size=1, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (3, 3) and [d for d, _ in seen[:3]] == [1, 2, 3]
+    runs = store.runs(kind="load")
+    assert runs[0].id == s.batch_id and runs[0].stats["status"] == "done" and runs[0].stats["inserted"] == 3
+
+
+# -- quarantine ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (",Nobody,,1,2024-01-01T00:00:00Z,no@acme.com,,\n", "missing id: column 'id' is empty"),
+        ("9,Bad Mail,,1,2024-01-01T00:00:00Z,not-an-email,,\n",
+         "malformed email: column 'email' has no usable value in 'not-an-email'"),
+        ("9,No Mail,,1,2024-01-01T00:00:00Z,,,\n", "missing required value: column 'email' (email) is empty"),
+        ("9,Typed,,many,2024-01-01T00:00:00Z,t@acme.com,,\n", "wrong type: column 'tickets' expected int, got 'many'"),
+        ("9,Late,,1,last tuesday,t@acme.com,,\n", "wrong type: column 'updated' expected datetime, got 'last tuesday'"),
+        ("9,Short,row\n", "unparsable line: expected 8 fields, found 3"),
+    ],
+)
+def test_each_quarantine_reason(store: GraphStore, tmp_path: Path, row: str, reason: str) -> None:
+    f = write(tmp_path / "shop.csv", HEADER + GOOD[0] + row + GOOD[1])
+    s = load_file(store, SHOP, f)
+    assert (s.read, s.inserted, s.quarantined) == (3, 2, 1)
+    assert s.balanced
+    assert s.reasons == {reason.split(":")[0]: 1}
+    [q] = store.quarantined(source="shop")
+    assert (q.source, q.file, q.line, q.raw, q.reason) == ("shop", str(f.resolve()), 3, row, reason)
+    assert q.batch_id == s.batch_id
+    assert store.source_counts() == {"shop": 2}
+
+
+def test_duplicate_id_with_different_content_is_quarantined(store: GraphStore, tmp_path: Path) -> None:
+    changed = GOOD[0].replace("Acme Inc.", "Other Corp")
+    f = write(tmp_path / "shop.csv", HEADER + GOOD[0] + GOOD[1] + changed + GOOD[0])
+    s = load_file(store, SHOP, f)
+    # the first row with an id wins; an identical repeat is unchanged, a different one quarantined
+    assert (s.read, s.inserted, s.unchanged, s.quarantined) == (4, 2, 1, 1)
+    [q] = store.quarantined()
+    assert q.line == 4 and q.raw == changed
+    assert q.reason == "duplicate id: '1' already read at line 2 with different content"
+    assert store.get_record("shop:1").attrs["company"] == "Acme Inc."
+
+
+def test_jsonl_unparsable_line_and_missing_id(store: GraphStore, tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"messageId": "m1", "userId": "u1", "traits": {"first_name": "Jane", "email": "j@acme.com"}}),
+        '{"messageId": "m2", "userId": "u2", "traits": {"first_',
+        "",
+        json.dumps({"messageId": None, "userId": "u3"}),
+        "[1, 2]",
+        json.dumps({"messageId": 4, "userId": "u1"}),
+    ]
+    f = write(tmp_path / "events.jsonl", "\n".join(lines) + "\n")
+    s = load_file(store, EVENTS, f)
+    assert (s.read, s.inserted, s.quarantined) == (5, 2, 3)  # the blank line is not a row
+    assert s.balanced
+    got = {q.line: q.reason for q in store.quarantined()}
+    assert got[2].startswith("unparsable line: not JSON")
+    assert got[4] == "missing id: column 'messageId' is empty"
+    assert got[5] == "unparsable line: expected a JSON object, got list"
+    assert store.get_record("events:m1").norm["first_name"] == "jane"
+    assert store.get_identifiers(["user_id:u1"])["user_id:u1"].degree == 2  # m1 and 4 (a number id)
+
+
+# -- malformed files: one line, nothing stored --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ((HEADER + GOOD[0]).encode() + b"2,J\xe9r\xf4me,,,,j@acme.com,,\n",
+         r"shop.csv: line 3, column 4: bytes e9 are not valid utf-8 .*nothing was loaded"),
+        ("ident,name,company,tickets,updated,email,phone,device\n" + GOOD[0],
+         r"shop.csv: line 1, column 'id': the id column is not in the header"),
+        (HEADER.replace(",", ";") + GOOD[0].replace(",", ";"),
+         r"shop.csv: line 1: the header has no ',' delimiter but looks ';'-delimited"),
+        ("id,name\n1,x\n", r"shop.csv: line 1, column 'company': mapped column not in the header"),
+        ("", r"shop.csv: line 1: empty file"),
+    ],
+    ids=["undecodable", "no-id-column", "wrong-delimiter", "missing-column", "empty"],
+)
+def test_malformed_file_fails_fast_and_stores_nothing(
+    store: GraphStore, tmp_path: Path, content: str | bytes, message: str
+) -> None:
+    f = write(tmp_path / "shop.csv", content)
+    with pytest.raises(FileFormatError, match=message) as err:
+        load_file(store, SHOP, f)
+    assert "\n" not in str(err.value)
+    assert store.source_counts() == {}
+    assert store.quarantined() == []
+    assert store.runs(kind="load") == []
+
+
+def test_jsonl_file_that_is_not_json_lines(store: GraphStore, tmp_path: Path) -> None:
+    f = write(tmp_path / "events.jsonl", "messageId,userId\nm1,u1\n")
+    with pytest.raises(FileFormatError, match=r"events.jsonl: line 1, column 1: not JSON .* expects JSON lines"):
+        load_file(store, EVENTS, f)
+    assert store.source_counts() == {} and store.quarantined() == []
+
+
+def test_folder_is_checked_before_the_first_write(store: GraphStore, tmp_path: Path) -> None:
+    generate(tmp_path, records=200, seed=3)
+    (tmp_path / "support.csv").write_bytes(b"\xff\xfe broken")
+    with pytest.raises(FileFormatError, match="support.csv: line 1, column 1"):
+        load_folder(store, tmp_path)
+    assert store.source_counts() == {}
+
+
+# -- idempotency and updates ----------------------------------------------------------
+
+
+def test_loading_twice_changes_nothing(store: GraphStore, tmp_path: Path) -> None:
+    g = generate(tmp_path, records=400, seed=11, noise=NOISY)
+    first = load_folder(store, tmp_path, batch_size=97)
+    t1 = totals(first)
+    assert t1["read"] == g.records and t1["inserted"] + t1["quarantined"] == g.records
+    assert t1["quarantined"] == sum(g.bad_rows.values()) > 0
+    assert all(s.balanced for s in first.values())
+    before = snapshot(store)
+    meta = {r.key: (r.batch_id, r.loaded_at) for r in store.iter_records()}
+
+    second = load_folder(store, tmp_path, batch_size=97)
+    t2 = totals(second)
+    assert t2 == {**t1, "inserted": 0, "unchanged": t1["inserted"]}
+    assert snapshot(store) == before  # quarantine not added twice, no history, same identifiers
+    assert {r.key: (r.batch_id, r.loaded_at) for r in store.iter_records()} == meta  # unchanged rows untouched
+
+
+def test_changed_row_is_updated_in_place_with_history(store: GraphStore, tmp_path: Path) -> None:
+    f = write(tmp_path / "shop.csv", HEADER + "".join(GOOD))
+    s1 = load_file(store, SHOP, f)
+    old = store.get_record("shop:2")
+    write(f, HEADER + GOOD[0] + GOOD[1].replace("john@acme.com,,dev-1", "john@roe.org,,dev-2") + GOOD[2])
+    s2 = load_file(store, SHOP, f)
+    assert (s2.read, s2.inserted, s2.updated, s2.unchanged) == (3, 0, 1, 2)
+    new = store.get_record("shop:2")
+    assert new.batch_id == s2.batch_id != s1.batch_id
+    assert new.history == [{"content_hash": old.content_hash, "loaded_at": old.loaded_at}]
+    assert {(i.kind, i.value) for i in new.identifiers} == {("email", "john@roe.org"), ("domain", "roe.org"), ("device_id", "dev-2")}
+    idents = store.get_identifiers(["device_id:dev-1", "device_id:dev-2", "email:john@acme.com"])
+    assert idents["device_id:dev-1"].degree == 1 and idents["device_id:dev-2"].degree == 1
+    assert "email:john@acme.com" not in idents  # an identifier exists only while a record carries it
+
+
+def test_parallel_conversion_gives_the_same_result(store_kind: str, tmp_path: Path) -> None:
+    generate(tmp_path / "data", records=600, seed=5, noise=NOISY)
+    results = []
+    for workers in (0, 2):
+        with fresh(store_kind, tmp_path / f"w{workers}") as st:
+            summaries = load_folder(st, tmp_path / "data", batch_size=50, workers=workers)
+            results.append((totals(summaries), {k: dict(s.invalid_values) for k, s in summaries.items()}, snapshot(st)))
+    assert results[0] == results[1]
+
+
+# -- crash and rerun ------------------------------------------------------------------
+
+
+class CrashAfter:
+    """Delegates to a real store and raises after `n` record batches were written:
+    the crash happens between two committed batches, as a killed process would."""
+
+    def __init__(self, store: GraphStore, n: int) -> None:
+        self._store = store
+        self._left = n
+
+    def upsert_records(self, records: Any) -> Any:
+        if self._left == 0:
+            raise RuntimeError("simulated crash")
+        self._left -= 1
+        return self._store.upsert_records(records)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def _reference(store_kind: str, tmp_path: Path, data: Path) -> dict[str, Any]:
+    """The state an uninterrupted load leaves (a fresh store of the same kind)."""
+    with fresh(store_kind, tmp_path / "ref") as ref:
+        load_folder(ref, data, batch_size=50)
+        return snapshot(ref)
+
+
+def test_exception_between_batches_then_rerun_equals_uninterrupted_load(store_kind: str, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    g = generate(data, records=500, seed=21, noise=NOISY)
+    expected = _reference(store_kind, tmp_path, data) if store_kind == "sqlite" else None
+    with make_store(store_kind, tmp_path) as store:
+        if expected is None:  # one Neo4j database: load the reference first, then wipe
+            load_folder(store, data, batch_size=50)
+            expected = snapshot(store)
+            store.wipe()
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            load_folder(CrashAfter(store, 4), data, batch_size=50)  # type: ignore[arg-type]
+        partial = sum(store.source_counts().values())
+        assert 0 < partial < g.records
+        rerun = load_folder(store, data, batch_size=50)
+        t = totals(rerun)
+        assert t["read"] == g.records and t["updated"] == 0
+        assert t["unchanged"] == partial and t["inserted"] + t["unchanged"] + t["quarantined"] == g.records
+        assert snapshot(store) == expected
+
+
+_KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from graphstore.connect import open_store
+    from loaders.load import load_file
+
+    def progress(done, total):
+        print(done, flush=True)
+        time.sleep(0.2)  # between batches: the parent kills us here
+
+    with open_store(sys.argv[1]) as store:
+        load_file(store, sys.argv[2], sys.argv[3], batch_size=int(sys.argv[4]), progress=progress, workers=0)
+    print("finished", flush=True)
+    """
+)
+
+
+def test_sigkill_mid_load_then_rerun_equals_uninterrupted_load(store_kind: str, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    g = generate(data, records=2000, seed=8, noise=NOISY)
+    crm = data / "crm.csv"
+    with fresh(store_kind, tmp_path / "ref") as ref:
+        load_file(ref, "crm", crm, batch_size=100)
+        expected = snapshot(ref)
+        ref.wipe()
+    make_store(store_kind, tmp_path).close()  # an empty store for the load we kill
+    uri = f"sqlite:///{tmp_path / 'store.db'}" if store_kind == "sqlite" else neo4j_uri()
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILL_SCRIPT, uri, "crm", str(crm), "100"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout is not None
+    for _ in range(3):  # three batches committed, then SIGKILL while it waits
+        line = proc.stdout.readline()
+        assert line.strip().isdigit(), line
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+
+    with make_store(store_kind, tmp_path) if store_kind == "sqlite" else _reopen_neo4j() as store:
+        partial = store.source_counts().get("crm", 0)
+        assert 200 < partial < g.counts["crm"] - 100  # some batches (minus quarantined rows), not all
+        s = load_file(store, "crm", crm, batch_size=100)
+        assert s.read == g.counts["crm"] and s.unchanged >= partial and s.updated == 0
+        assert snapshot(store) == expected
+
+
+def _reopen_neo4j() -> GraphStore:
+    from graphstore.connect import open_store
+
+    return open_store(neo4j_uri())
