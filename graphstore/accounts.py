@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from .blocking import identifier_guards
+from .blocking import identifier_guards, spread_guards
 from .clustering import UnionFind
 from .ids import IdPlan, assign_ids, derived_id
 from .model import ACCOUNT, Entity, EntityEvent
@@ -56,6 +56,8 @@ class AccountPlanner:
             for ik in v.idents:
                 if ik in degrees and ik not in guards:
                     carriers.setdefault(ik, []).append(v.key)
+        domains_of = {k: _domains(v.idents) for k, v in views.items()}
+        guards.update(spread_guards(self._spread_checked(carriers), domains_of, self.rules))
         person_of = persons.membership()
         clusters = self._cluster(persons.clusters, views, guards)
         plan = self._assign(clusters, prev_acct)
@@ -76,6 +78,7 @@ class AccountPlanner:
         frontier = set(region)
         idents_seen: set[str] = set()
         degrees: dict[str, int] = {}
+        spread: dict[str, str] = {}
         while frontier:
             need = [p for p in frontier if p not in members]
             for p, ms in store.members_of(need).items():
@@ -92,6 +95,13 @@ class AccountPlanner:
             guards = identifier_guards({k: degrees[k] for k in new_idents}, self.rules)
             usable = [k for k in new_idents if k not in guards]
             carriers = store.records_with_identifiers(usable)
+            checked = self._spread_checked(carriers)
+            if checked:
+                need = {r for rs in checked.values() for r in rs}
+                domains_of = {r: _domains(i.key for i in ids) for r, ids in store.identifiers_of_records(need).items()}
+                found_spread = spread_guards(checked, domains_of, self.rules)
+                spread.update(found_spread)
+                carriers = {k: rs for k, rs in carriers.items() if k not in found_spread}
             owners = store.entity_of_records({r for rs in carriers.values() for r in rs})
             found = set(owners.values())
             accts = store.accounts_of(found)
@@ -100,6 +110,7 @@ class AccountPlanner:
             frontier = found - region
             region |= frontier
         guards = identifier_guards(degrees, self.rules)
+        guards.update(spread)
         all_records = sorted({r for p in region for r in members.get(p, ())})
         views = make_views(store.get_records(all_records).values(), self.rules)
         region_members = {p: members[p] for p in region if p in members}
@@ -120,6 +131,11 @@ class AccountPlanner:
     # -- stages ----------------------------------------------------------------------
     def _kind(self, ik: str) -> bool:
         return ik.partition(":")[0] in self.kinds
+
+    def _spread_checked(self, carriers: Mapping[str, list[str]]) -> dict[str, list[str]]:
+        """The carriers of identifiers whose kind has a `max_domains` limit."""
+        limited = {k for k, r in self.rules.evidence.items() if r.max_domains is not None}
+        return {ik: rs for ik, rs in carriers.items() if ik.partition(":")[0] in limited}
 
     def _cluster(
         self, person_members: Mapping[str, set[str]], views: Mapping[str, RecordView], guards: Mapping[str, str]
@@ -291,6 +307,10 @@ class AccountPlanner:
             seen.add(node)
             node = pending.get(node) or self.store.parents_of([node]).get(node)
         return True
+
+
+def _domains(idents: Iterable[str]) -> set[str]:
+    return {ik for ik in idents if ik.startswith("domain:")}
 
 
 def account_display(records: set[str], views: Mapping[str, RecordView]) -> dict[str, object]:

@@ -68,6 +68,27 @@ def identifier_guards(degrees: Mapping[str, int], rules: Rules) -> dict[str, str
     return out
 
 
+def spread_guards(
+    carriers: Mapping[str, Iterable[str]], domains_of: Mapping[str, Iterable[str]], rules: Rules
+) -> dict[str, str]:
+    """Identifier key -> why it may not group accounts, for account-level identifiers
+    whose carrier records span more corporate domains than their kind allows.
+
+    `carriers` must hold every record carrying each identifier (not just a region's), so
+    a full and an incremental run reach the same verdict."""
+    out: dict[str, str] = {}
+    for ik, recs in carriers.items():
+        kind = ik.partition(":")[0]
+        rule = rules.evidence.get(kind)
+        if rule is None or rule.max_domains is None:
+            continue
+        domains = {d for r in recs for d in domains_of.get(r, ())}
+        reason = rules.spread_guard(kind, len(domains))
+        if reason:
+            out[ik] = reason
+    return out
+
+
 def candidates_among(
     carriers: Mapping[str, Iterable[str]],
     blocks: Mapping[str, Iterable[str]],

@@ -37,6 +37,10 @@ class EvidenceRule(_Strict):
     weight: float = Field(ge=0)
     max_degree: int | None = Field(default=None, ge=2)
     deny: tuple[str, ...] = ()
+    # Account-level only: an identifier whose records carry more than this many distinct
+    # corporate domains is an intermediary (a reseller or payment processor paying for
+    # many companies), not one company's evidence; it is kept but never groups accounts.
+    max_domains: int | None = Field(default=None, ge=1)
 
 
 class Comparison(_Strict):
@@ -124,6 +128,15 @@ class Rules(_Strict):
         if rule.max_degree is not None and degree > rule.max_degree:
             return f"hub: shared by {degree} records (more than {rule.max_degree})"
         return None
+
+    def spread_guard(self, kind: str, domains: int) -> str | None:
+        """Why an account-level identifier spanning `domains` corporate domains may not
+        group accounts (None when it may). Degree alone cannot tell a reseller from a big
+        customer at every data size; the number of unrelated companies behind it can."""
+        rule = self.evidence.get(kind)
+        if rule is None or rule.max_domains is None or domains <= rule.max_domains:
+            return None
+        return f"hub: its records carry {domains} corporate domains (more than {rule.max_domains})"
 
     def is_hub(self, kind: str, value: str, degree: int) -> bool:
         return kind in self.evidence and self.guard(kind, value, degree) is not None

@@ -82,6 +82,8 @@ class Noise:
     missing_rate: float = 0.10  # per optional field
     stale_duplicate_rate: float = 0.06  # CRM contacts with an older duplicate contact
     weak_link_rate: float = 0.03  # per record: linked only by name + domain + postcode
+    namesake_rate: float = 0.01  # people who may share a full name with a colleague (small
+    # name pools would otherwise make same-company namesakes far more common than in life)
     anonymous_rate: float = 0.03  # per product event: logged out (device only)
     shared_device_rate: float = 0.005  # people sharing a device with another person
     kiosk_rate: float = 0.02  # per product event: the vendor's support kiosk device
@@ -323,6 +325,7 @@ class Account:
     offices: list[tuple[str, str, str]]  # (street, city, postcode)
     email_style: int
     used_locals: set[str] = field(default_factory=set)
+    used_names: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -454,6 +457,12 @@ def _make_persons(rng: random.Random, n: int, accounts: list[Account], noise: No
         firsts, lasts = _NAMES[lang]
         first = rng.choice(firsts.split())
         last = rng.choice(lasts.split())
+        if rand() >= noise.namesake_rate:
+            for _ in range(20):
+                if (first, last) not in acct.used_names:
+                    break
+                first, last = rng.choice(firsts.split()), rng.choice(lasts.split())
+        acct.used_names.add((first, last))
         consumer_only = rand() < noise.consumer_only_rate
         corp = alias = None
         if not consumer_only:

@@ -284,6 +284,40 @@ def test_reseller_payment_entity_does_not_fuse_accounts(store: GraphStore) -> No
     assert len(set(store.accounts_of(persons).values())) == limit + 1
 
 
+def test_payment_entity_spanning_many_domains_is_a_hub_in_full_and_incremental_runs(store: GraphStore) -> None:
+    """A reseller's payment entity stays far below the degree limit on small data; what
+    gives it away is the number of unrelated companies behind it (max_domains)."""
+    rules = load_rules()
+    allowed = rules.evidence["payment_entity"].max_domains
+    assert allowed is not None and allowed < (rules.evidence["payment_entity"].max_degree or 10**9)
+
+    def company(i: int) -> list[Record]:
+        return [
+            person("crm", f"{i}", f"p{i} q{i}", ("email", f"p{i}@c{i}.com"), ("domain", f"c{i}.com")),
+            person("billing", f"{i}", f"p{i} q{i}", ("email", f"p{i}@c{i}.com"), ("domain", f"c{i}.com"),
+                   ("payment_entity", "PE-RESELLER")),
+        ]
+
+    r = Resolver(store)
+    for i in range(allowed):  # up to the limit, one payer over few domains is one customer
+        store.upsert_records(company(i))
+    r.resolve()
+    persons = set(store.all_memberships().values())
+    assert len(set(store.accounts_of(persons).values())) == 1
+
+    store.upsert_records(company(allowed))  # one domain too many: incremental run splits
+    r.resolve()
+    persons = set(store.all_memberships().values())
+    incremental = store.accounts_of(persons)
+    assert len(set(incremental.values())) == allowed + 1
+    r.resolve(full=True)
+    assert store.accounts_of(persons) == incremental
+    assert rules.spread_guard("payment_entity", allowed + 1) == (
+        f"hub: its records carry {allowed + 1} corporate domains (more than {allowed})"
+    )
+    assert rules.spread_guard("email", 50) is None  # only kinds with max_domains have this guard
+
+
 def test_incremental_equals_full_on_a_growing_graph(store: GraphStore) -> None:
     batches = [
         [person("crm", "1", "ann lee", ("email", "ann@acme.com"))],
