@@ -93,6 +93,8 @@ def status() -> None:
 _COMMAND_MODULES = (
     "loaders.commands",
     "graphstore.resolve_commands",
+    "graphstore.reporting_commands",
+    "graphstore.report_commands",
     "api.commands",
 )
 

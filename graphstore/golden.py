@@ -34,16 +34,25 @@ def member_records_of(store: GraphStore, entities: Sequence[Entity]) -> dict[str
     return out
 
 
-def golden_for(store: GraphStore, entities: Iterable[Entity], config: Survivorship) -> dict[str, GoldenRecord]:
-    """Golden records of `entities` (one batch: a page, a request), keyed by entity id."""
+def golden_with_members(
+    store: GraphStore, entities: Iterable[Entity], config: Survivorship
+) -> tuple[dict[str, GoldenRecord], dict[str, list[str]]]:
+    """Golden records of `entities` (one batch: a page, a request) and the record keys
+    each drew on, keyed by entity id."""
     ents = list(entities)
     members = member_records_of(store, ents)
     records: Mapping[str, Record] = store.get_records({k for ks in members.values() for k in ks})
-    return {
-        e.id: golden_record(e.id, e.kind if e.kind == ACCOUNT else PERSON,
+    golden = {
+        e.id: golden_record(e.id, ACCOUNT if e.kind == ACCOUNT else PERSON,
                             (records[k] for k in members.get(e.id, ()) if k in records), config)
         for e in ents
     }
+    return golden, members
+
+
+def golden_for(store: GraphStore, entities: Iterable[Entity], config: Survivorship) -> dict[str, GoldenRecord]:
+    """Golden records of `entities`, keyed by entity id."""
+    return golden_with_members(store, entities, config)[0]
 
 
 def golden_of_ids(store: GraphStore, ids: Iterable[str], config: Survivorship) -> dict[str, GoldenRecord]:
