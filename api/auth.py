@@ -9,8 +9,8 @@ declare which roles may use them through `BasePermission` subclasses, never with
 | role     | may use                                                                   |
 |----------|---------------------------------------------------------------------------|
 | app      | resolve, resolveMany, entity, search, record, identifier, explainMatch    |
-| steward  | app + linkRecords, splitRecords, removeOverride                           |
-| auditor  | everything readable, incl. entities and auditLog; no mutations            |
+| steward  | app + linkRecords, splitRecords, removeOverride, reconciliation, exceptions |
+| auditor  | everything readable, incl. entities, auditLog, reports; no mutations      |
 | admin    | everything, incl. API key management                                      |
 """
 
@@ -165,6 +165,13 @@ class CanAudit(_RoleGate):
     """Bulk reads and the audit log: auditors and admins."""
 
     roles = frozenset({AUDITOR, ADMIN})
+
+
+class CanReview(_RoleGate):
+    """Reports over the whole store (reconciliation, exceptions): the people who act on
+    them (stewards) and check them (auditors, admins); not apps."""
+
+    roles = frozenset({STEWARD, AUDITOR, ADMIN})
 
 
 class CanSteward(_RoleGate):

@@ -35,6 +35,7 @@ from .context import Context, ctx
 from .errors import ApiError, Code, CodedErrors, bad_input, limit_exceeded, log_errors, not_found
 from .limits import Limits, QueryCostLimiter
 from .pagination import MAX_PAGE, Page, check_page, decode_cursor, keyset_page
+from .reports import ReportQueries
 from .search import search as run_search
 from .types import (
     ApiKeyNode,
@@ -92,7 +93,7 @@ class EventConnection(relay.Connection[EventNode]):
 
 
 @strawberry.type
-class Query:
+class Query(ReportQueries):
     @strawberry.field(permission_classes=[CanRead], description="The person and account of one source record.")
     async def resolve(self, info: strawberry.Info, source_: SourceArg, source_id: str) -> ResolutionNode | None:
         return await _resolution(ctx(info), source_, source_id)
