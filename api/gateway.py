@@ -28,6 +28,7 @@ from graphstore.connect import open_store
 from graphstore.resolution import Resolver
 from graphstore.rules import Rules, load_rules
 from graphstore.store import GraphStore, StoreError, StoreUnavailable
+from graphstore.survivorship import Survivorship, load_survivorship
 
 T = TypeVar("T")
 log = logging.getLogger("entitystore.api")
@@ -41,11 +42,13 @@ class StoreGateway:
         inline: bool | None = None,
         retry_every: float = 1.0,
         threads: int = 16,
+        survivorship: Survivorship | None = None,
     ) -> None:
         self._uri = source if isinstance(source, str) else None
         self._store: GraphStore | None = None if isinstance(source, str) else source
         self._owns_store = isinstance(source, str)
         self.rules = rules or load_rules()
+        self.survivorship = survivorship or load_survivorship()
         self._inline = inline
         self.retry_every = retry_every
         self._threads = threads

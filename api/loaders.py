@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from graphstore.golden import golden_of_ids
 from graphstore.model import MATCH, NEAR_MISS, Entity, EntityEvent, Identifier, MatchEdge, Override, Record
 from graphstore.store import GraphStore
+from graphstore.survivorship import GoldenRecord
 
 from .gateway import StoreGateway
 
@@ -70,6 +72,9 @@ class Loaders:
             _mapped(g, lambda s, ks: s.records_with_identifiers(ks, limit=MAX_LISTED_CARRIERS), [])
         )
         self.history: DataLoader[str, list[EntityEvent]] = loader(self._history)
+        self.golden: DataLoader[str, GoldenRecord | None] = loader(
+            _mapped(g, lambda s, ks: golden_of_ids(s, ks, g.survivorship))
+        )
         self.evidence: DataLoader[str, list[MatchEdge]] = loader(self._edges(MATCH, internal=True))
         self.near_misses: DataLoader[str, list[MatchEdge]] = loader(self._edges(NEAR_MISS, internal=False))
         self.overrides: DataLoader[str, list[Override]] = loader(self._overrides)

@@ -32,6 +32,7 @@ from graphstore.model import (
 
 from .context import ctx
 from .errors import not_found
+from .golden_types import GoldenRecordNode
 from .pagination import Page
 
 
@@ -353,6 +354,11 @@ class EntityNode:
     @strawberry.field(description="Ids merged into this one; they still resolve here.")
     async def aliases(self, info: strawberry.Info) -> list[str]:
         return await ctx(info).loaders.aliases.load(str(self.id))
+
+    @strawberry.field(description="Golden record: each attribute's surviving value, its provenance and the values it beat.")
+    async def golden(self, info: strawberry.Info) -> GoldenRecordNode | None:
+        found = await ctx(info).loaders.golden.load(str(self.id))
+        return GoldenRecordNode(model=found) if found is not None else None
 
     @strawberry.field(description="Active steward overrides touching its members.")
     async def overrides(self, info: strawberry.Info) -> list[OverrideNode]:
