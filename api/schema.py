@@ -304,21 +304,25 @@ class EntityStoreSchema(strawberry.Schema):
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        MaxIntrospectionDepthRule,
+    ]
     return EntityStoreSchema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(relay_max_results=MAX_PAGE),
         # Factories, not instances: an extension keeps the request's execution context on
         # itself, so a shared instance would let concurrent requests read each other's
-        # results (and mask the wrong errors). The two caches share their lru by maxsize.
+        # results (and mask the wrong errors). The two caches share their lru by maxsize;
+        # the validation rules are built once because that cache is keyed by them.
         extensions=[
             CodedErrors,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-            lambda: AddValidationRules([MaxIntrospectionDepthRule]),
+            lambda: AddValidationRules(rules),
             lambda: QueryCostLimiter(max_cost=limits.max_cost),
         ],
     )
