@@ -18,6 +18,7 @@ CREATE INDEX record_source_key IF NOT EXISTS FOR (n:Record) ON (n.source, n.key)
 CREATE INDEX record_source_id IF NOT EXISTS FOR (n:Record) ON (n.source_id);
 CREATE INDEX record_full_name IF NOT EXISTS FOR (n:Record) ON (n.full_name);
 CREATE INDEX record_loaded_at IF NOT EXISTS FOR (n:Record) ON (n.loaded_at);
+CREATE INDEX record_load_seq IF NOT EXISTS FOR (n:Record) ON (n.load_seq);
 CREATE INDEX identifier_degree IF NOT EXISTS FOR (n:Identifier) ON (n.degree);
 CREATE INDEX entity_kind_id IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.id);
 CREATE INDEX alias_target IF NOT EXISTS FOR (n:Alias) ON (n.target);

@@ -79,29 +79,41 @@ class AccountPlanner:
         idents_seen: set[str] = set()
         degrees: dict[str, int] = {}
         spread: dict[str, str] = {}
+        # Records this run rewrote: an identifier they carry may have just become a hub, and
+        # the accounts it used to join must then be rebuilt too (a full run would split them).
+        changed = {r for ms in persons.clusters.values() for r in ms}
+        changed_carry: Counter[str] = Counter()
         while frontier:
             need = [p for p in frontier if p not in members]
             for p, ms in store.members_of(need).items():
                 members[p] = set(ms)
             recs = [r for p in frontier for r in members.get(p, ())]
             new_idents: set[str] = set()
-            for idents in store.identifiers_of_records(recs).values():
+            for rk, idents in store.identifiers_of_records(recs).items():
                 for i in idents:
                     if i.kind in self.kinds:
                         degrees[i.key] = i.degree
+                        if rk in changed:
+                            changed_carry[i.key] += 1
                         if i.key not in idents_seen:
                             new_idents.add(i.key)
             idents_seen |= new_idents
             guards = identifier_guards({k: degrees[k] for k in new_idents}, self.rules)
             usable = [k for k in new_idents if k not in guards]
-            carriers = store.records_with_identifiers(usable)
-            checked = self._spread_checked(carriers)
+            revisit = [k for k in guards if self._degree_may_have_flipped(k, degrees[k], changed_carry[k])]
+            carriers = store.records_with_identifiers(usable + revisit)
+            checked = self._spread_checked({k: carriers[k] for k in usable})
             if checked:
-                need = {r for rs in checked.values() for r in rs}
-                domains_of = {r: _domains(i.key for i in ids) for r, ids in store.identifiers_of_records(need).items()}
+                need_domains = {r for rs in checked.values() for r in rs}
+                domains_of = {
+                    r: _domains(i.key for i in ids) for r, ids in store.identifiers_of_records(need_domains).items()
+                }
                 found_spread = spread_guards(checked, domains_of, self.rules)
                 spread.update(found_spread)
-                carriers = {k: rs for k, rs in carriers.items() if k not in found_spread}
+                before = {k: [r for r in checked[k] if r not in changed] for k in found_spread}
+                unchanged_only = spread_guards(before, domains_of, self.rules)
+                revisit.extend(k for k in found_spread if k not in unchanged_only)
+                carriers = {k: rs for k, rs in carriers.items() if k not in found_spread or k in revisit}
             owners = store.entity_of_records({r for rs in carriers.values() for r in rs})
             found = set(owners.values())
             accts = store.accounts_of(found)
@@ -131,6 +143,15 @@ class AccountPlanner:
     # -- stages ----------------------------------------------------------------------
     def _kind(self, ik: str) -> bool:
         return ik.partition(":")[0] in self.kinds
+
+    def _degree_may_have_flipped(self, ik: str, degree: int, carried_by_changed: int) -> bool:
+        """A degree hub now that may not have been one before this run's changes (deny
+        patterns never flip: they depend on the value alone)."""
+        kind, _, value = ik.partition(":")
+        rule = self.rules.evidence.get(kind)
+        if rule is None or rule.max_degree is None or self.rules.guard(kind, value, 0) is not None:
+            return False
+        return degree - carried_by_changed <= rule.max_degree
 
     def _spread_checked(self, carriers: Mapping[str, list[str]]) -> dict[str, list[str]]:
         """The carriers of identifiers whose kind has a `max_domains` limit."""

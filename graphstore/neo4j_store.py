@@ -146,6 +146,8 @@ def _describe(exc: BaseException, user: str, has_password: bool, database: str) 
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+LOAD_SEQ = "load_seq"  # counter numbering record writes, for incremental resolution
+
 class Neo4jStore(GraphStore):
     """GraphStore on a Neo4j database (Community, Enterprise, Aura; 5.26 LTS or newer)."""
 
@@ -330,10 +332,11 @@ class Neo4jStore(GraphStore):
             # sorted: concurrent loaders lock shared identifiers in the same order (fewer deadlocks)
             rows = [[k, kind, n] for k, (kind, n) in sorted(carriers.items())]
             _run_chunked(tx, "identifiers_add", "rows", rows)
+        seq = Neo4jStore._reserve(tx, LOAD_SEQ, 1) + 1 if creates or rewrites else 0
         if creates:
-            _run_chunked(tx, "records_create", "rows", creates)
+            _run_chunked(tx, "records_create", "rows", creates, seq=seq)
         if rewrites:
-            _run_chunked(tx, "records_update", "rows", rewrites)
+            _run_chunked(tx, "records_update", "rows", rewrites, seq=seq)
         return result, histories
 
     @staticmethod
@@ -403,7 +406,10 @@ class Neo4jStore(GraphStore):
         return [Identifier(row["kind"], row["value"], row["degree"]) for row in rows]
 
     def records_loaded_since(self, since: str | None) -> list[str]:
-        return [row["key"] for row in self._query("records_loaded_since", since=since or "")]
+        return [row["key"] for row in self._query("records_loaded_since", since=int(since) if since else -1)]
+
+    def load_watermark(self) -> str:
+        return str(self._query("load_watermark", name=LOAD_SEQ)[0]["value"])
 
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
         if not mapping:

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from .accounts import AccountPlanner, previous_accounts
 from .blocking import Candidates, block_keys, candidates_among, identifier_guards, index_views
@@ -30,11 +30,10 @@ from .store import GraphStore
 from .views import RecordView, make_views
 
 PERSON_PREFIX = "P-"
-WATERMARK_KEY = "resolve.watermark"
+# The store's load watermark as of the last run's start: the next incremental run takes the
+# records written after it (see GraphStore.load_watermark; no clock is involved).
+WATERMARK_KEY = "resolve.load_watermark"
 RULES_KEY = "resolve.rule_version"
-# Records loaded this long before a run started are resolved again by the next one, so a
-# load committing while a resolution runs is never missed (re-resolving is idempotent).
-WATERMARK_SLACK = timedelta(seconds=60)
 _WRITE_BATCH = 10_000
 
 Progress = Callable[[str], None]
@@ -99,6 +98,7 @@ class Resolver:
         rules may change any decision.
         """
         started = utcnow()
+        mark = self.store.load_watermark()  # before any record is read: later writes come after it
         previous_rules = self.store.get_meta(RULES_KEY)
         if previous_rules != self.rules.rule_version:
             full = True if record_keys is None else full
@@ -114,7 +114,6 @@ class Resolver:
             run.incremental(keys)
         summary = run.finish()
         if record_keys is None or full:
-            mark = (datetime.fromisoformat(started) - WATERMARK_SLACK).isoformat(timespec="microseconds")
             self.store.set_meta(WATERMARK_KEY, mark)
             self.store.set_meta(RULES_KEY, self.rules.rule_version)
         self.store.save_run(

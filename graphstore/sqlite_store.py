@@ -44,10 +44,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     key TEXT PRIMARY KEY, source TEXT NOT NULL, source_id TEXT NOT NULL,
     attrs TEXT NOT NULL, norm TEXT NOT NULL, updated_at TEXT, loaded_at TEXT,
-    batch_id TEXT, content_hash TEXT NOT NULL, history TEXT NOT NULL DEFAULT '[]'
+    batch_id TEXT, content_hash TEXT NOT NULL, history TEXT NOT NULL DEFAULT '[]', load_seq INTEGER
 );
 CREATE INDEX IF NOT EXISTS records_source ON records(source);
-CREATE INDEX IF NOT EXISTS records_loaded_at ON records(loaded_at);
 CREATE INDEX IF NOT EXISTS records_source_id ON records(source_id);
 CREATE INDEX IF NOT EXISTS records_full_name ON records(json_extract(norm, '$.full_name'));
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -139,6 +138,10 @@ class SqliteStore(GraphStore):
             conn = self._conn()
             with conn:
                 conn.executescript(_SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(records)")}
+                if "load_seq" not in columns:  # a store made before records carried a load sequence
+                    conn.execute("ALTER TABLE records ADD COLUMN load_seq INTEGER")
+                conn.execute("CREATE INDEX IF NOT EXISTS records_load_seq ON records(load_seq)")
                 conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
                 )
@@ -233,12 +236,13 @@ class SqliteStore(GraphStore):
                 ):
                     existing[key] = (h, loaded_at, history)
             inserts, updates, link_rows, unlink_keys = [], [], [], []
+            seq = self._next_load_seq(c)
             for key, rec in batch.items():
                 rec.loaded_at = rec.loaded_at or now
                 old = existing.get(key)
                 if old is None:
                     result.inserted.append(key)
-                    inserts.append(self._record_row(rec))
+                    inserts.append((*self._record_row(rec), seq))
                 elif old[0] == rec.content_hash:
                     result.unchanged.append(key)
                     continue
@@ -247,21 +251,31 @@ class SqliteStore(GraphStore):
                     history = json.loads(old[2])
                     history.append({"content_hash": old[0], "loaded_at": old[1]})
                     rec.history = history
-                    updates.append(self._record_row(rec))
+                    updates.append((*self._record_row(rec), seq))
                     unlink_keys.append(key)
                 link_rows.extend((key, i.key, i.kind, i.value, i.field) for i in rec.identifiers)
             if unlink_keys:
                 self._unlink(c, unlink_keys)
             if inserts:
-                c.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?)", inserts)
+                c.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?)", inserts)
             if updates:
                 c.executemany(
                     "UPDATE records SET source=?2, source_id=?3, attrs=?4, norm=?5, updated_at=?6, loaded_at=?7,"
-                    " batch_id=?8, content_hash=?9, history=?10 WHERE key=?1",
+                    " batch_id=?8, content_hash=?9, history=?10, load_seq=?11 WHERE key=?1",
                     updates,
                 )
             self._link(c, link_rows)
+            if not inserts and not updates:
+                c.execute("UPDATE meta SET value = ? WHERE key = 'load_seq'", (str(seq - 1),))
         return result
+
+    @staticmethod
+    def _next_load_seq(c: sqlite3.Connection) -> int:
+        """Number this write; the writer lock (BEGIN IMMEDIATE) keeps numbers in commit order."""
+        row = c.execute("SELECT value FROM meta WHERE key = 'load_seq'").fetchone()
+        seq = int(row[0]) + 1 if row else 1
+        c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('load_seq', ?)", (str(seq),))
+        return seq
 
     @staticmethod
     def _record_row(r: Record) -> tuple[Any, ...]:
@@ -306,7 +320,7 @@ class SqliteStore(GraphStore):
         ):
             idents[rk].append(IdentifierRef(kind, value, fld))
         out = []
-        for key, source, source_id, attrs, norm, updated_at, loaded_at, batch_id, h, history in rows:
+        for key, source, source_id, attrs, norm, updated_at, loaded_at, batch_id, h, history, *_ in rows:
             out.append(
                 Record(
                     source=source, source_id=source_id, attrs=json.loads(attrs), norm=json.loads(norm),
@@ -389,7 +403,10 @@ class SqliteStore(GraphStore):
     def records_loaded_since(self, since: str | None) -> list[str]:
         if since is None:
             return [r[0] for r in self._query("SELECT key FROM records ORDER BY key")]
-        return [r[0] for r in self._query("SELECT key FROM records WHERE loaded_at >= ? ORDER BY key", (since,))]
+        return [r[0] for r in self._query("SELECT key FROM records WHERE load_seq > ? ORDER BY key", (int(since),))]
+
+    def load_watermark(self) -> str:
+        return self.get_meta("load_seq") or "0"
 
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
         keys = list(mapping)

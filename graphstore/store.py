@@ -139,8 +139,16 @@ class GraphStore(ABC):
 
     @abstractmethod
     def records_loaded_since(self, since: str | None) -> list[str]:
-        """Keys of records inserted or updated at or after `since` (all when None), sorted:
-        what an incremental resolution has not seen yet."""
+        """Keys of records inserted or updated by writes after the watermark `since` (a value
+        `load_watermark()` returned; all records when None), sorted: what an incremental
+        resolution has not seen yet."""
+
+    @abstractmethod
+    def load_watermark(self) -> str:
+        """An opaque mark of the newest committed record write. Every upsert that inserts or
+        updates records numbers them from a counter whose lock is held until commit, so a
+        write still in flight when this is read always lands after it: a run that reads the
+        mark before reading records can never miss one, and needs no clock slack."""
 
     @abstractmethod
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:

@@ -316,17 +316,23 @@ def test_large_batch_upsert_and_reads(store: GraphStore) -> None:
     assert len(again.unchanged) == n
 
 
-def test_records_loaded_since(store: GraphStore) -> None:
+def test_records_loaded_since_a_watermark(store: GraphStore) -> None:
+    empty = store.load_watermark()
     store.upsert_records([rec("crm", "1"), rec("crm", "2")])
-    mark = store.get_record("crm:2").loaded_at
+    mark = store.load_watermark()
+    assert mark != empty
     assert store.records_loaded_since(None) == ["crm:1", "crm:2"]
-    later = [r for r in store.records_loaded_since(mark)]
-    assert later == ["crm:1", "crm:2"]  # one batch shares its load time
+    assert store.records_loaded_since(empty) == ["crm:1", "crm:2"]
+    assert store.records_loaded_since(mark) == []
+    store.upsert_records([rec("crm", "1"), rec("crm", "2")])  # unchanged: not new work
+    assert store.records_loaded_since(mark) == []
+    assert store.load_watermark() == mark
     store.upsert_records([rec("crm", "3")])
-    newest = store.get_record("crm:3").loaded_at
-    assert store.records_loaded_since(newest) == ["crm:3"]
-    store.upsert_records([rec("crm", "1", first_name="Changed")])
-    assert store.records_loaded_since(newest) == ["crm:1", "crm:3"]
+    newest = store.load_watermark()
+    assert store.records_loaded_since(mark) == ["crm:3"]
+    store.upsert_records([rec("crm", "1", first_name="Changed")])  # an update counts as new work
+    assert store.records_loaded_since(mark) == ["crm:1", "crm:3"]
+    assert store.records_loaded_since(newest) == ["crm:1"]
 
 
 def test_blocks_replace_per_record(store: GraphStore) -> None:
