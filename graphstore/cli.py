@@ -96,6 +96,7 @@ _COMMAND_MODULES = (
     "graphstore.reporting_commands",
     "graphstore.report_commands",
     "api.commands",
+    "api.demo",
 )
 
 

@@ -9,12 +9,13 @@ import os
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from .evaluate import Scores, TruthFileError, evaluate
+from .evaluate import Evaluation, Scores, TruthFileError, evaluate
 from .explain import UnknownRecord
 from .model import split_record_key
-from .resolution import ResolutionError, Resolver
+from .resolution import ResolutionError, Resolver, ResolveSummary
 from .rules import Rules, RulesError, load_rules
 
 RulesOption = Annotated[
@@ -54,35 +55,7 @@ def register(app: typer.Typer) -> None:
         r = rules_from(rules)
         with get_store() as store, console.status("resolving…") as status:
             summary = Resolver(store, r).resolve(full=full, progress=lambda m: status.update(m))
-        t = Table(title=f"resolution {summary.run_id} ({summary.mode}, rules {summary.rule_version})")
-        t.add_column("")
-        t.add_column("count", justify="right")
-        for label, value in (
-            ("records considered", summary.records),
-            ("match edges", summary.matches),
-            ("near misses", summary.near_misses),
-            ("person entities", summary.persons),
-            ("account entities", summary.accounts),
-            ("entities created", summary.created),
-            ("entities merged away", summary.merged),
-            ("entities split", summary.split),
-            ("records moved", summary.moved),
-            ("hub identifiers ignored", summary.hub_identifiers_ignored),
-            ("oversized blocks skipped", summary.blocks_skipped),
-            ("cannot-link cuts", summary.cuts),
-        ):
-            t.add_row(label, f"{value:,}")
-        console.print(t)
-        if summary.candidate_pairs:
-            console.print(
-                "candidate pairs by source: "
-                + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.candidate_pairs.items())),
-                highlight=False,
-            )
-        console.print(
-            f"{summary.elapsed_s:.2f}s (" + ", ".join(f"{k} {v:.2f}s" for k, v in summary.stages.items()) + ")",
-            highlight=False,
-        )
+        print_summary(console, summary)
 
     @app.command()
     def explain(
@@ -125,14 +98,7 @@ def register(app: typer.Typer) -> None:
                 ev = evaluate(store, truth)
             except TruthFileError as exc:
                 fail(str(exc))
-        t = Table(title=f"accuracy against {os.path.basename(truth)}")
-        for col in ("level", "records", "pairwise P", "pairwise R", "pairwise F1", "B³ P", "B³ R", "B³ F1"):
-            t.add_column(col, justify="right")
-        for level, s in (("persons", ev.persons), ("accounts", ev.accounts)):
-            t.add_row(level, f"{s.records:,}", *_fmt(s))
-        console.print(t)
-        if ev.missing:
-            console.print(f"{ev.missing:,} truth rows name records that are not in the store", highlight=False)
+        print_evaluation(console, ev, os.path.basename(truth))
 
     @app.command()
     def override(
@@ -170,3 +136,48 @@ def _item(i: object) -> str:
 def _fmt(s: Scores) -> list[str]:
     return [f"{v:.4f}" for v in (s.pairwise_precision, s.pairwise_recall, s.pairwise_f1,
                                   s.bcubed_precision, s.bcubed_recall, s.bcubed_f1)]
+
+
+def print_summary(console: Console, summary: ResolveSummary) -> None:
+    """The resolve summary table: what `resolve` prints and the demo reuses."""
+    t = Table(title=f"resolution {summary.run_id} ({summary.mode}, rules {summary.rule_version})")
+    t.add_column("")
+    t.add_column("count", justify="right")
+    for label, value in (
+        ("records considered", summary.records),
+        ("match edges", summary.matches),
+        ("near misses", summary.near_misses),
+        ("person entities", summary.persons),
+        ("account entities", summary.accounts),
+        ("entities created", summary.created),
+        ("entities merged away", summary.merged),
+        ("entities split", summary.split),
+        ("records moved", summary.moved),
+        ("hub identifiers ignored", summary.hub_identifiers_ignored),
+        ("oversized blocks skipped", summary.blocks_skipped),
+        ("cannot-link cuts", summary.cuts),
+    ):
+        t.add_row(label, f"{value:,}")
+    console.print(t)
+    if summary.candidate_pairs:
+        console.print(
+            "candidate pairs by source: "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(summary.candidate_pairs.items())),
+            highlight=False,
+        )
+    console.print(
+        f"{summary.elapsed_s:.2f}s (" + ", ".join(f"{k} {v:.2f}s" for k, v in summary.stages.items()) + ")",
+        highlight=False,
+    )
+
+
+def print_evaluation(console: Console, ev: Evaluation, truth_name: str) -> None:
+    """Pairwise and B-cubed scores per level: what `evaluate` prints and the demo reuses."""
+    t = Table(title=f"accuracy against {truth_name}")
+    for col in ("level", "records", "pairwise P", "pairwise R", "pairwise F1", "B³ P", "B³ R", "B³ F1"):
+        t.add_column(col, justify="right")
+    for level, s in (("persons", ev.persons), ("accounts", ev.accounts)):
+        t.add_row(level, f"{s.records:,}", *_fmt(s))
+    console.print(t)
+    if ev.missing:
+        console.print(f"{ev.missing:,} truth rows name records that are not in the store", highlight=False)
