@@ -41,7 +41,6 @@ TIEBREAK = "tiebreak"  # the rules left a tie; the smallest value won
 
 RuleName = Literal["source_priority", "most_recent", "most_frequent"]
 _NAME = r"^[a-z][a-z0-9_]*$"
-_SPACES = re.compile(r"\s+")
 
 
 class SurvivorshipError(ValueError):
@@ -202,9 +201,11 @@ def _text(value: Any) -> str:
     """A record value as one trimmed line; lists give their first non-empty item."""
     if isinstance(value, (list, tuple)):
         value = next((v for v in value if _text(v)), "")
+    if type(value) is str:
+        return " ".join(value.split())
     if value is None or isinstance(value, (dict, bool)):
         return ""
-    return _SPACES.sub(" ", str(value)).strip()
+    return " ".join(str(value).split())
 
 
 def _key(text: str) -> str:
@@ -303,15 +304,18 @@ def _name_forms(record: Record) -> dict[str, str]:
     return {"full_name": full, "first_name": first, "last_name": last}
 
 
-def candidates_of(record: Record, name: str, rule: AttributeRule) -> list[Candidate]:
-    """The values one record offers for attribute `name` (none, one, or one per identifier)."""
+def candidates_of(
+    record: Record, name: str, rule: AttributeRule, names: dict[str, str] | None = None
+) -> list[Candidate]:
+    """The values one record offers for attribute `name` (none, one, or one per identifier).
+
+    `names`: the record's `_name_forms`, when the caller already has them."""
     src, key, ts = record.source, record.key, record.updated_at
     if rule.identifier:
         wanted = set(rule.identifier_fields)
         values = sorted({i.value for i in record.identifiers
                          if i.kind == rule.identifier and (not wanted or i.field in wanted)})
         return [Candidate(v, v, src, key, ts) for v in values if v]
-    names = None
     for f in rule.fields or (name,):
         if f in ("full_name", "first_name", "last_name"):
             names = names or _name_forms(record)
@@ -331,10 +335,10 @@ def golden_record(
 ) -> GoldenRecord:
     """The golden record of an entity made of `records` (a person's members, or every
     record of an account's persons), under the `kind` section of `config`."""
-    recs = list(records)
+    recs = [(r, _name_forms(r)) for r in records]
     out = GoldenRecord(entity_id, kind, config.config_version)
     for name, rule in config.section(kind).items():
-        cands = [c for r in recs for c in candidates_of(r, name, rule)]
+        cands = [c for r, names in recs for c in candidates_of(r, name, rule, names)]
         value = survive(cands, rule, config.order_of(rule))
         if value is not None:
             out.attributes[name] = value
