@@ -76,6 +76,7 @@ WRITE_CHUNK = 5000
 READ_CHUNK = 10000
 _NO_LIMIT = 2**31 - 1  # LIMIT and list slices take 32-bit integers
 _CONNECT_TIMEOUT_S = 10.0
+_READ_RETRY_S = 3.0  # how long a read retries a lost server (writes keep the driver's 30 s)
 
 # The driver reports failed connection attempts through `logging`; without a handler
 # Python's last-resort handler would print them under our one-line error. Applications
@@ -194,8 +195,10 @@ class Neo4jStore(GraphStore):
                 self.uri, _describe(exc, self._user, self._has_password, self._database)
             ) from exc
 
-    def _session(self) -> Any:
-        return self.driver.session(database=self._database, bookmark_manager=self._bookmarks, fetch_size=READ_CHUNK)
+    def _session(self, **config: Any) -> Any:
+        return self.driver.session(
+            database=self._database, bookmark_manager=self._bookmarks, fetch_size=READ_CHUNK, **config
+        )
 
     def _write(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(tx, *args)` as one managed write transaction (retried on transient errors)."""
@@ -203,7 +206,10 @@ class Neo4jStore(GraphStore):
             return session.execute_write(work, *args)
 
     def _read(self, work: Callable[..., T], *args: Any) -> T:
-        with self._errors(), self._session() as session:
+        """Run `work(tx, *args)` as one managed read transaction. Reads give up on a lost
+        server after a few seconds rather than the driver's 30: a caller (an API request
+        with its own time limit) learns the store is unavailable while it can still say so."""
+        with self._errors(), self._session(max_transaction_retry_time=_READ_RETRY_S) as session:
             return session.execute_read(work, *args)
 
     def _query(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
