@@ -148,6 +148,7 @@ def main() -> None:
     p.add_argument("--store", choices=("both", "sqlite", "neo4j"), default="both")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the main process")
     p.add_argument("--no-save", action="store_true", help="do not append to bench/RESULTS.md")
+    p.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
     args = p.parse_args()
     print(machine(), flush=True)
     results: dict[str, dict[str, float]] = {}
@@ -167,6 +168,11 @@ def main() -> None:
                 print(f"neo4j: skipped ({exc})")
     if results and not args.no_save:
         append_results(args.records, gen_rate, args.batch, args.workers, results)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps({"records": args.records, "generator_records_per_s": gen_rate,
+                                               "stores": results}, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

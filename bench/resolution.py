@@ -235,6 +235,7 @@ def main() -> None:
     ap.add_argument("--incremental", type=int, default=200, help="held-out records loaded one at a time")
     ap.add_argument("--profile", action="store_true", help="cProfile the full run and print the top functions")
     ap.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
+    ap.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
     args = ap.parse_args()
     stores = ["sqlite", "neo4j"] if args.store == "both" else [args.store]
     results = []
@@ -243,6 +244,8 @@ def main() -> None:
             for kind in stores:
                 print(f"{size:,} records on {kind}:", flush=True)
                 results.append(run_one(size, kind, args.incremental, args.profile, Path(tmp)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
     if not args.no_write:
         write_results(results, "python bench/resolution.py " + " ".join(sys.argv[1:]))
         print(f"appended to {RESULTS.relative_to(ROOT)}")

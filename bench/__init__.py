@@ -1,0 +1,1 @@
+"""Benchmark suite: `python -m bench` runs the scripts in this folder and collects their figures."""
