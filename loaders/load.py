@@ -13,13 +13,22 @@ Guarantees:
 - within one file the first row with an ID wins; a later row with the same ID and
   different content is quarantined ("duplicate id"), an identical repeat counts as
   unchanged.
+
+Speed: reading and normalizing (this process, or worker processes for large files)
+overlap with the store writes, which one writer thread performs batch after batch in
+file order. The store spends most of a write outside the GIL (SQLite's C library, or
+waiting for the Neo4j server), so the next batch is converted meanwhile. At most
+`_QUEUED` batches wait for the writer, which bounds memory; a write error stops the
+load at the next batch with that error.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import secrets
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -37,6 +46,7 @@ from .readers import FileFormatError, RawRow, check_file, read_rows
 DEFAULT_BATCH = 5000
 PARALLEL_MIN_ROWS = 20_000  # below this, worker start-up costs more than it saves
 _CHUNK = 1000
+_QUEUED = 2  # batches converted ahead of the writer
 
 # -- conversion in worker processes ------------------------------------------------------
 # Normalizing is pure CPU work (phonenumbers, email-validator, hashing), so large files
@@ -133,29 +143,47 @@ class _Loader:
         }
         self.records: list[Record] = []
         self.rejects: list[QuarantineRow] = []
+        self.written: Counter[str] = Counter()  # inserted / updated / unchanged, kept by the writer
+        self.progress: Progress | None = None
+        self.expected = 0
+        self.writer = _Writer(self._write_item)
+
+    def _write_item(self, item: tuple[list[Record], list[QuarantineRow], int | None]) -> None:
+        records, rejects, done = item
+        self.write(records, rejects)
+        if done is not None and self.progress:
+            self.progress(done, max(self.expected, done))
 
     def quarantine(self, line: int, raw: str, reason: str) -> None:
         self.summary.quarantined += 1
         self.summary.reasons[reason_kind(reason)] += 1
-        if (line, reason, raw) not in self.kept_quarantine:
+        key = (line, reason, raw)
+        if key not in self.kept_quarantine:
+            self.kept_quarantine.add(key)
             self.rejects.append(QuarantineRow(self.mapping.name, self.file, line, raw, reason, self.batch_id))
 
-    def flush(self) -> None:
-        s = self.summary
-        if self.rejects:
-            self.store.add_quarantine(self.rejects)
-            self.kept_quarantine.update((q.line, q.reason, q.raw) for q in self.rejects)
-            self.rejects = []
-        if self.records:
-            known = self.store.record_hashes([r.key for r in self.records])
-            changed = [r for r in self.records if known.get(r.key) != r.content_hash]
-            s.unchanged += len(self.records) - len(changed)
+    def flush(self, done: int | None = None) -> None:
+        """Hand the pending batch to the writer; `done`: rows read so far, for progress."""
+        if self.writer.error is not None:
+            raise self.writer.error
+        if self.records or self.rejects or done is not None:
+            self.writer.put((self.records, self.rejects, done))
+            self.records, self.rejects = [], []
+
+    def write(self, records: list[Record], rejects: list[QuarantineRow]) -> None:
+        """One batch into the store (runs on the writer thread): quarantine rows, then the
+        records whose content hash differs from what the store holds."""
+        if rejects:
+            self.store.add_quarantine(rejects)
+        if records:
+            known = self.store.record_hashes([r.key for r in records])
+            changed = [r for r in records if known.get(r.key) != r.content_hash]
+            self.written["unchanged"] += len(records) - len(changed)
             if changed:
                 result = self.store.upsert_records(changed)
-                s.inserted += len(result.inserted)
-                s.updated += len(result.updated)
-                s.unchanged += len(result.unchanged)
-            self.records = []
+                self.written["inserted"] += len(result.inserted)
+                self.written["updated"] += len(result.updated)
+                self.written["unchanged"] += len(result.unchanged)
 
     def handle(self, row: RawRow, result: Any, loaded_at: str) -> None:
         """One row's outcome: a compact record, a RowError reason, or a read error."""
@@ -226,20 +254,25 @@ class _Loader:
         self.store.save_run(run)
         loaded_at = utcnow()
         s = self.summary
+        self.progress, self.expected = progress, check.lines
         n_workers = _auto_workers(check.lines) if workers is None else workers
         rows = read_rows(self.path, self.mapping)
         stream = self._parallel(rows, n_workers) if n_workers > 0 else self._serial(rows)
         pending = 0
-        for row, result in stream:
-            s.read += 1
-            pending += 1
-            self.handle(row, result, loaded_at)
-            if pending >= self.batch_size:
-                self.flush()
-                pending = 0
-                if progress:
-                    progress(s.read, check.lines)
-        self.flush()
+        try:
+            for row, result in stream:
+                s.read += 1
+                pending += 1
+                self.handle(row, result, loaded_at)
+                if pending >= self.batch_size:
+                    self.flush(s.read)
+                    pending = 0
+            self.flush()
+        finally:
+            self.writer.finish()
+        s.inserted += self.written["inserted"]
+        s.updated += self.written["updated"]
+        s.unchanged += self.written["unchanged"]
         s.invalid_values = Counter(self.converter.invalid)
         s.elapsed = time.perf_counter() - started
         if progress:
@@ -248,6 +281,46 @@ class _Loader:
         run.stats = {**s.as_dict(), "status": "done", "workers": n_workers}
         self.store.save_run(run)
         return s
+
+
+class _Writer:
+    """One thread that performs store writes in the order they were queued.
+
+    Started on the first batch (after any worker processes were forked). After a failed
+    write it performs no more writes; the error is raised in the loading thread at the
+    next `put` or at `finish`, so a load stops where a crash would stop it.
+    """
+
+    def __init__(self, write: Callable[[Any], None]) -> None:
+        self._write = write
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED)
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def _loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self._write(item)
+                except BaseException as exc:  # re-raised in the loading thread
+                    self.error = exc
+
+    def put(self, item: Any) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="loader-writer", daemon=True)
+            self._thread.start()
+        self._queue.put(item)
+        if self.error is not None:
+            raise self.error
+
+    def finish(self) -> None:
+        """Wait for every queued write; raise the first write error, if any."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self.error is not None:
+            raise self.error
 
 
 def load_file(
