@@ -265,6 +265,9 @@ def table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+_JSON_FLAG = re.compile(r" --json \S+")
+
+
 def write_markdown(report: dict[str, Any], json_path: Path) -> None:
     m, v = report["machine"], report["versions"]
     lines = [
@@ -282,7 +285,7 @@ def write_markdown(report: dict[str, Any], json_path: Path) -> None:
         "",
         "Reproduce: `" + " ".join(report["argv"]) + "`, or one at a time:",
         "",
-        *(f"    {c['command']}" for c in report["commands"]),
+        *("    " + _JSON_FLAG.sub("", c["command"]) for c in report["commands"]),
     ]
     if report["failures"]:
         lines += ["", "Failures: " + "; ".join(report["failures"]) + "."]
