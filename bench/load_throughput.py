@@ -5,7 +5,9 @@ whole folder into a fresh store (every row read, normalized, hashed, written or
 quarantined) and loads it again (everything unchanged). Prints records/s per source
 and in total, and how much of the wall time the main process spent inside store calls
 (the write path) versus everything else (reading, normalizing, hashing, pipeline), so
-the figure says what limits it. Appends the figures to bench/RESULTS.md with the date
+the figure says what limits it. Store calls run on the loader's writer thread while
+the next batch is converted, so a share near 100% means the store's write path is
+the bottleneck, a low share means conversion is. Appends the figures to bench/RESULTS.md with the date
 and the machine. Asserts nothing.
 
     python bench/load_throughput.py                       # SQLite (temp file) and Neo4j ($NEO4J_URI)
@@ -107,7 +109,7 @@ def bench(uri: str, folder: Path, n: int, batch: int, workers: int | None, profi
                   f" {s.elapsed:7.2f} s {s.records_per_second:>9,.0f} records/s", flush=True)
         rate = read / wall
         print(f"  {'load':<10} {read:>9,} records {wall:7.2f} s {rate:>9,.0f} records/s"
-              f"  (store calls {in_store:.1f} s = {in_store / wall:.0%} of wall time)", flush=True)
+              f"  (writer busy in store calls {in_store:.1f} s = {in_store / wall:.0%} of wall time)", flush=True)
         wall2, again, in_store2 = run_load(store, folder, batch, workers)
         unchanged = sum(s.unchanged for s in again.values())
         rate2 = read / wall2
@@ -127,7 +129,7 @@ def append_results(n: int, gen_rate: float, batch: int, workers: int | None, res
         f"\n## load_throughput: {time.strftime('%Y-%m-%d %H:%M')} ({machine()})\n",
         f"{n:,} generated records (generator: {gen_rate:,.0f} records/s), batch {batch},"
         f" workers {'auto' if workers is None else workers}.\n",
-        "| store | load records/s | reload (unchanged) records/s | time in store calls |",
+        "| store | load records/s | reload (unchanged) records/s | writer busy in store calls |",
         "|---|---:|---:|---:|",
     ]
     for kind, r in results.items():
