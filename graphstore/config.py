@@ -2,7 +2,7 @@
 
 Every piece of configuration that changes what a report or a run says (resolution
 rules, the metrics contract, exception policy) is data in YAML. This module is the one
-way such a file becomes a model, so they all behave alike:
+way such a file becomes a model (rules, survivorship, metrics), so they all behave alike:
 
 - a problem is one line naming the file, the field (or YAML line) and what was expected;
 - the model gets `content_hash` (SHA-256 of the exact text), so `version+hash[:8]` tells
@@ -45,22 +45,36 @@ class Versioned(Strict):
 
 
 def describe_error(exc: ValidationError) -> str:
-    """`field a.b.c: what was expected` for the first problem pydantic found."""
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    return f"field {field}: {err['msg']}"
+    """`field a.b.c: what was expected (got ...)` for the first problem pydantic found."""
+    err: Any = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ()) if not str(p).startswith("function-"))
+    kind = err.get("type")
+    msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+    if kind == "literal_error":
+        msg = f"expected {err.get('ctx', {}).get('expected', 'one of the allowed values')}"
+    elif kind == "missing":
+        msg = "required field is missing"
+    elif kind == "extra_forbidden":
+        msg = "unknown field (check the spelling)"
+    elif kind == "string_pattern_mismatch":
+        msg = "expected a lowercase name (letters, digits, _), starting with a letter"
+    got = err.get("input")
+    if kind not in ("missing", "extra_forbidden") and isinstance(got, (str, int, float)) and loc:
+        msg += f" (got {got!r})"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return (f"field {loc}: {msg}" if loc else msg) + more
 
 
-def parse_versioned(text: str, origin: str, model: type[M], error: type[ConfigError] = ConfigError) -> M:
+def parse_versioned(text: str, origin: str, model: type[M], error: type[Exception] = ConfigError) -> M:
     """Validate YAML `text` (read from `origin`) into `model`, adding its `content_hash`."""
     try:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise error(f"{origin}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise error(f"{origin}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
     if not isinstance(data, dict):
-        raise error(f"{origin}: expected a mapping of settings at the top level")
+        raise error(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
     data["content_hash"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
         return model.model_validate(data)
@@ -69,7 +83,7 @@ def parse_versioned(text: str, origin: str, model: type[M], error: type[ConfigEr
 
 
 def load_versioned(
-    path: str | Path | None, default: str, model: type[M], error: type[ConfigError] = ConfigError
+    path: str | Path | None, default: str, model: type[M], error: type[Exception] = ConfigError, what: str = "config"
 ) -> M:
     """The file at `path`, or the shipped `graphstore/defaults/<default>`."""
     if path is None:
@@ -79,5 +93,7 @@ def load_versioned(
     try:
         text = p.read_text("utf-8")
     except OSError as exc:
-        raise error(f"{p}: cannot read file ({exc.strerror})") from None
+        raise error(f"{p}: cannot read {what} file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise error(f"{p}: {what} file is not UTF-8 text") from None
     return parse_versioned(text, str(p), model, error)

@@ -111,4 +111,4 @@ class MetricsContract(Versioned):
 
 def load_metrics(path: str | Path | None = None) -> MetricsContract:
     """The contract at `path`, or the shipped `graphstore/defaults/metrics.yaml`."""
-    return load_versioned(path, DEFAULT_FILE, MetricsContract, MetricsError)
+    return load_versioned(path, DEFAULT_FILE, MetricsContract, MetricsError, "metrics contract")

@@ -9,14 +9,13 @@ bumping the version still yields a new version string.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .config import load_versioned
 
 PERSON_LEVEL = "person"
 ACCOUNT_LEVEL = "account"
@@ -142,32 +141,6 @@ class Rules(_Strict):
         return kind in self.evidence and self.guard(kind, value, degree) is not None
 
 
-def _parse(text: str, origin: str) -> Rules:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise RulesError(f"{origin}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if not isinstance(data, dict):
-        raise RulesError(f"{origin}: expected a mapping of rule settings at the top level")
-    data["content_hash"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    try:
-        return Rules.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise RulesError(f"{origin}: field {field}: {err['msg']}") from None
-
-
 def load_rules(path: str | Path | None = None) -> Rules:
     """The rules at `path`, or the shipped default rules."""
-    if path is None:
-        text = resources.files("graphstore.defaults").joinpath("rules.yaml").read_text("utf-8")
-        return _parse(text, "graphstore/defaults/rules.yaml")
-    p = Path(path)
-    try:
-        text = p.read_text("utf-8")
-    except OSError as exc:
-        raise RulesError(f"{p}: cannot read rules file ({exc.strerror})") from None
-    return _parse(text, str(p))
+    return load_versioned(path, "rules.yaml", Rules, RulesError, "rules")

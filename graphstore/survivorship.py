@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .model import Record
-from .yaml_config import read_config
+from .config import load_versioned
 
 SOURCE_PRIORITY = "source_priority"
 MOST_RECENT = "most_recent"
@@ -128,7 +128,7 @@ class Survivorship(_Strict):
 
 def load_survivorship(path: str | Path | None = None) -> Survivorship:
     """The survivorship config at `path`, or the shipped default."""
-    return read_config(path, "survivorship.yaml", Survivorship, SurvivorshipError, "survivorship")
+    return load_versioned(path, "survivorship.yaml", Survivorship, SurvivorshipError, "survivorship")
 
 
 # -- results ----------------------------------------------------------------------------------
