@@ -311,6 +311,7 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=16, help="connections in the max-throughput phase")
     p.add_argument("--many-requests", type=int, default=30, help="resolveMany(1000) requests (default 30)")
     p.add_argument("--no-results", action="store_true", help="do not append to bench/RESULTS.md")
+    p.add_argument("--json", type=Path, help="also write the figures to this JSON file (rate, max, many, facts)")
     args = p.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="api-bench-") as tmp:
@@ -341,6 +342,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
 
+    if args.json:
+        args.json.write_text(json.dumps({"rate": fixed, "max": peak, "many": many, "facts": facts}, indent=2))
     if args.no_results:
         return
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
