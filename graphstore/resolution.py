@@ -11,10 +11,12 @@ change.
 
 from __future__ import annotations
 
+import gc
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -97,6 +99,12 @@ class Resolver:
         A run whose rule version differs from the previous run's is always full: new
         rules may change any decision.
         """
+        with _gc_paused():
+            return self._resolve(full, record_keys, progress, actor, cause)
+
+    def _resolve(
+        self, full: bool, record_keys: Iterable[str] | None, progress: Progress | None, actor: str | None, cause: str
+    ) -> ResolveSummary:
         started = utcnow()
         mark = self.store.load_watermark()  # before any record is read: later writes come after it
         previous_rules = self.store.get_meta(RULES_KEY)
@@ -479,8 +487,9 @@ class _Run:
                 event(old, "merged_into", into=survivor)
         for old, parts in plan.split.items():
             event(old, "split", into=parts)
+        created = set(plan.created)
         for eid, recs in plan.added.items():
-            if eid not in plan.created:
+            if eid not in created:
                 event(eid, "record_added", records=recs)
         for eid, moves in plan.moved.items():
             event(eid, "record_moved", records=[{"record": m, "from": f} for m, f in moves])
@@ -503,6 +512,20 @@ class _Run:
         self.summary.accounts = counts["accounts"]
         self.summary.elapsed_s = round(time.perf_counter() - self.t0, 3)
         return self.summary
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """A run builds millions of small long-lived objects (views, pairs, edges) and no
+    reference cycles; the cyclic collector would rescan them all on every generation-2
+    pass (about a fifth of a full run at 100k records). Paused for the run, restored after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _all_persons(store: GraphStore) -> Iterable[Entity]:
