@@ -507,7 +507,7 @@ class _Run:
         if self.events:
             for i in range(0, len(self.events), _WRITE_BATCH):
                 self.store.append_events(self.events[i : i + _WRITE_BATCH])
-        counts = self.store.counts()
+        counts = self.store.entity_counts()
         self.summary.persons = counts["persons"]
         self.summary.accounts = counts["accounts"]
         self.summary.elapsed_s = round(time.perf_counter() - self.t0, 3)

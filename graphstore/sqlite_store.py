@@ -191,6 +191,11 @@ class SqliteStore(GraphStore):
             self._all.clear()
         self._local = threading.local()
 
+    def entity_counts(self) -> dict[str, int]:
+        rows = self._query("SELECT kind, count(*) FROM entities GROUP BY kind")
+        found = dict(rows)
+        return {"persons": found.get(PERSON, 0), "accounts": found.get(ACCOUNT, 0)}
+
     def counts(self) -> dict[str, int]:
         one = lambda sql: self._query(sql)[0][0]  # noqa: E731
         return {
@@ -403,7 +408,8 @@ class SqliteStore(GraphStore):
     def records_loaded_since(self, since: str | None) -> list[str]:
         if since is None:
             return [r[0] for r in self._query("SELECT key FROM records ORDER BY key")]
-        return [r[0] for r in self._query("SELECT key FROM records WHERE load_seq > ? ORDER BY key", (int(since),))]
+        # sorted here: ORDER BY key would make the planner walk the primary key over every record
+        return sorted(r[0] for r in self._query("SELECT key FROM records WHERE load_seq > ?", (int(since),)))
 
     def load_watermark(self) -> str:
         return self.get_meta("load_seq") or "0"
@@ -454,7 +460,9 @@ class SqliteStore(GraphStore):
     def matches_for(self, record_keys: Iterable[str], decision: str | None = None) -> list[MatchEdge]:
         keys = list(dict.fromkeys(record_keys))
         seen: dict[tuple[str, str], MatchEdge] = {}
-        extra = " AND decision = ?" if decision else ""
+        # `+decision`: filter rows, but never let the planner pick the (unselective)
+        # decision index over the key indexes; with it, this scanned the whole table
+        extra = " AND +decision = ?" if decision else ""
         for chunk in _chunks(keys, _CHUNK // 2):
             m = _marks(len(chunk))
             params = [*chunk, *([decision] if decision else []), *chunk, *([decision] if decision else [])]
@@ -473,7 +481,7 @@ class SqliteStore(GraphStore):
     def iter_matches(self, decision: str | None = None, batch_size: int = 10000) -> Iterator[MatchEdge]:
         after = ("", "")
         while True:
-            extra = " AND decision = ?" if decision else ""
+            extra = " AND +decision = ?" if decision else ""  # walk the primary key, as above
             rows = self._query(
                 f"SELECT * FROM matched WHERE (a, b) > (?, ?){extra} ORDER BY a, b LIMIT ?",
                 (*after, *([decision] if decision else []), batch_size),

@@ -77,6 +77,12 @@ class GraphStore(ABC):
         quarantined.
         """
 
+    def entity_counts(self) -> dict[str, int]:
+        """Just `persons` and `accounts` from `counts()`: what every resolution run reports,
+        so backends where the full counts are slow override it."""
+        c = self.counts()
+        return {"persons": c["persons"], "accounts": c["accounts"]}
+
     @abstractmethod
     def wipe(self) -> None:
         """Delete everything this store holds. Tests and the demo use it; nothing else should."""
