@@ -253,7 +253,8 @@ def table(report: dict[str, Any]) -> list[str]:
     for label, acc in (report.get("accuracy") or {}).items():
         if not acc:
             continue
-        for name, part in (("entitystore full resolution", acc.get("project")), ("Splink (DuckDB)", acc.get("splink"))):
+        splink_name = "Splink (DuckDB" + (f", model {acc['splink']['model']}" if (acc.get("splink") or {}).get("model") else "") + ")"
+        for name, part in (("entitystore full resolution", acc.get("project")), (splink_name, acc.get("splink"))):
             if part:
                 lines.append(f"| {acc['rows']:,} | {name} | {_f(part['seconds'], '.1f')} | "
                              f"{_f(part['peak_rss_mib'], ',.0f')} | {part['precision']:.4f} | {part['recall']:.4f} | "
