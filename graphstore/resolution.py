@@ -29,7 +29,7 @@ from .model import CANNOT_LINK, LINK, MATCH, PERSON, Entity, EntityEvent, MatchE
 from .rules import Rules, load_rules
 from .scoring import score_pair
 from .store import GraphStore
-from .views import RecordView, make_views
+from .views import RecordView, make_views, views_from_inputs
 
 PERSON_PREFIX = "P-"
 # The store's load watermark as of the last run's start: the next incremental run takes the
@@ -235,7 +235,7 @@ class _Run:
     def full(self) -> None:
         t = time.perf_counter()
         self.progress("reading records")
-        views = make_views(self.store.iter_records(batch_size=20_000), self.rules)
+        views = views_from_inputs(self.store.iter_match_inputs(batch_size=20_000), self.rules)
         self.summary.records = len(views)
         carriers, blocks = index_views(views.values(), self.rules)
         degrees = {ik: len(members) for ik, members in carriers.items()}
@@ -244,6 +244,10 @@ class _Run:
 
         self.progress(f"blocking {len(views):,} records")
         cands = candidates_among(carriers, blocks, guards, self.rules)
+        blocks_of: dict[str, list[str]] = {}  # the same keys, per record, for the store
+        for bk, members in blocks.items():
+            for m in members:
+                blocks_of.setdefault(m, []).append(bk)
         del blocks
         t = self._stage("blocking", t)
         self.progress(f"scoring {len(cands.pairs):,} candidate pairs")
@@ -255,7 +259,8 @@ class _Run:
         self.store.delete_matches_touching(keys)
         for i in range(0, len(edges), _WRITE_BATCH):
             self.store.write_matches(edges[i : i + _WRITE_BATCH])
-        self._write_blocks(views)
+        self._write_blocks({k: blocks_of.get(k, []) for k in views})
+        del blocks_of
         t = self._stage("write_edges", t)
 
         self.progress("clustering persons")
@@ -340,7 +345,7 @@ class _Run:
         t = self._stage("scoring", t)
         store.delete_matches_touching(sorted(rescore))
         store.write_matches(edges)
-        self._write_blocks({k: views[k] for k in rescore})
+        self._write_blocks({k: block_keys(views[k], rules) for k in rescore})
         t = self._stage("write_edges", t)
 
         region, previous, accepted, overrides = self._closed_region(rescore)
@@ -406,10 +411,11 @@ class _Run:
         s.near_misses += sum(1 for e in edges if e.decision != MATCH)
         return edges
 
-    def _write_blocks(self, views: dict[str, RecordView]) -> None:
-        items = sorted(views.items())
+    def _write_blocks(self, blocks_of: dict[str, list[str]]) -> None:
+        """Record -> its blocking keys, in batches: how later incremental runs find neighbours."""
+        items = sorted(blocks_of.items())
         for i in range(0, len(items), _WRITE_BATCH):
-            self.store.set_blocks({k: block_keys(v, self.rules) for k, v in items[i : i + _WRITE_BATCH]})
+            self.store.set_blocks(dict(items[i : i + _WRITE_BATCH]))
 
     def _cluster_persons(
         self,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from .model import (
     ApiKey,
@@ -118,6 +119,13 @@ class GraphStore(ABC):
     @abstractmethod
     def iter_records(self, source: str | None = None, batch_size: int = 5000) -> Iterator[Record]:
         """Every record (of one source, or all), in key order, streamed in batches."""
+
+    def iter_match_inputs(self, batch_size: int = 5000) -> Iterator[tuple[str, Mapping[str, Any], list[str]]]:
+        """Every record as (key, normalized fields, identifier keys), in key order: all that
+        matching reads. Backends override it to skip decoding original values, which a
+        full resolution of a million records would otherwise spend a third of its time on."""
+        for r in self.iter_records(batch_size=batch_size):
+            yield r.key, r.norm, [i.key for i in r.identifiers]
 
     @abstractmethod
     def source_counts(self) -> dict[str, int]:

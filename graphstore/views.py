@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from functools import lru_cache
 from dataclasses import dataclass
 
@@ -61,6 +62,18 @@ def make_view(record: Record, fields: frozenset[str]) -> RecordView:
     kept = {f: _intern(str(norm[f])) for f in fields if norm.get(f)}
     idents = tuple(sorted({_intern(i.key) for i in record.identifiers}))
     return RecordView(_intern(record.key), kept, idents)
+
+
+def views_from_inputs(
+    inputs: Iterable[tuple[str, Mapping[str, Any], Iterable[str]]], rules: Rules
+) -> dict[str, RecordView]:
+    """Views from `GraphStore.iter_match_inputs` rows: the full run's lean read path."""
+    fields = needed_fields(rules)
+    out: dict[str, RecordView] = {}
+    for key, norm, idents in inputs:
+        kept = {f: _intern(str(norm[f])) for f in fields if norm.get(f)}
+        out[key] = RecordView(_intern(key), kept, tuple(sorted({_intern(i) for i in idents})))
+    return out
 
 
 def make_views(records: Iterable[Record], rules: Rules) -> dict[str, RecordView]:
