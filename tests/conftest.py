@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,23 @@ def sqlite_store(tmp_path: Path) -> Iterator[GraphStore]:
         yield s
     finally:
         s.close()
+
+
+_backend_outcomes: dict[str, dict[str, int]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count outcomes per backend, so a run shows the Neo4j half really ran."""
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    backend = "neo4j" if "neo4j" in report.keywords else "other"
+    counts = _backend_outcomes.setdefault(backend, {"passed": 0, "failed": 0, "skipped": 0})
+    counts[report.outcome] = counts.get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    neo = _backend_outcomes.get("neo4j")
+    if neo:
+        terminalreporter.write_line(
+            f"Neo4j backend ({neo4j_uri()}): {neo['passed']} passed, {neo['failed']} failed, {neo['skipped']} skipped"
+        )
