@@ -50,6 +50,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 
 SOURCES = ("crm", "billing", "support", "product", "marketing")
@@ -219,6 +220,7 @@ _NOW_TS = int(_NOW.timestamp())
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+@lru_cache(maxsize=1 << 16)  # a few thousand distinct names and slugs, folded millions of times
 def ascii_fold(text: str) -> str:
     """Müller -> Muller, Łukasz -> Lukasz, Søren -> Soren: what an ASCII-only system stores."""
     text = text.translate(_FLAT)
