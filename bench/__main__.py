@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import re
 import sqlite3
@@ -33,6 +32,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from bench.environment import machine_facts
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -56,18 +57,6 @@ def size_label(n: int) -> str:
     return str(n)
 
 
-def machine() -> dict[str, Any]:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"system": f"{platform.system()} {platform.machine()}", "cpu": cpu, "cores": os.cpu_count(),
-            "memory_gib": round(mem, 1), "load_avg": round(os.getloadavg()[0], 2)}
 
 
 def versions() -> dict[str, str]:
@@ -146,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     stores = ["sqlite", "neo4j"] if args.store == "both" else [args.store]
     started = datetime.now(timezone.utc)
     report: dict[str, Any] = {
-        "date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "versions": versions(),
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_facts(), "versions": versions(),
         "argv": ["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)],
         "quick": args.quick, "sizes": sizes, "stores": stores, "runs": [], "commands": [], "checks": [],
     }

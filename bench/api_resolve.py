@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import shutil
 import socket
@@ -39,6 +38,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.environment import machine  # noqa: E402
 
 RESOLVE = ("query($s: String!, $id: String!) { resolve(source: $s, sourceId: $id) "
            "{ key person { id } account { id } } }")
@@ -287,16 +288,6 @@ def _line(label: str, r: dict[str, Any]) -> str:
             f"{_cpu(r)}  load {r['load_avg_1m']:.1f}")
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
-import platform
 import pstats
 import sys
 import tempfile
@@ -34,6 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.environment import machine  # noqa: E402
+
 from graphstore.connect import open_store  # noqa: E402
 from graphstore.store import GraphStore, StoreError  # noqa: E402
 from loaders.generate import generate  # noqa: E402
@@ -42,18 +43,6 @@ from loaders.load import LoadSummary, load_folder  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = " load avg %.1f" % os.getloadavg()[0] if hasattr(os, "getloadavg") else ""
-    return f"{platform.node()}: {cores} cores, {cpu}, Python {platform.python_version()},{load}"
 
 
 class StoreTimer:

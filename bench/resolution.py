@@ -21,7 +21,6 @@ import argparse
 import cProfile
 import json
 import os
-import platform
 import pstats
 import resource
 import statistics
@@ -35,6 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.environment import machine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
@@ -183,17 +184,6 @@ def run_one(size: int, store_kind: str, incremental: int, profile: bool, tmp: Pa
     return out
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}"
 
 
 def write_results(results: list[dict[str, Any]], command: str) -> None:

@@ -61,8 +61,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -74,6 +72,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.environment import machine  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 COLUMNS = ("unique_id", "first_name", "last_name", "email", "phone", "company", "postcode", "domain")
@@ -247,18 +247,6 @@ def child(argv: list[str]) -> dict[str, Any]:
 # -- orchestration ------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, "
-            f"Python {platform.python_version()}")
 
 
 def run(records: int, seed: int, predict_at: float, cluster_at: float, u_pairs: float, with_splink: bool,

@@ -37,7 +37,6 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import (
     AuthError,
     ClientError,
-    ConfigurationError,
     DriverError,
     Neo4jError,
     ServiceUnavailable,

@@ -19,7 +19,7 @@ from graphstore.model import identifier_key
 from graphstore.store import GraphStore
 from loaders.generate import Noise, generate
 from loaders.load import LoadSummary, load_file, load_folder
-from loaders.mapping import SourceMapping, parse_mapping
+from loaders.mapping import parse_mapping
 from loaders.readers import FileFormatError
 
 from conftest import make_store, neo4j_uri
