@@ -244,11 +244,6 @@ class _Run:
 
         self.progress(f"blocking {len(views):,} records")
         cands = candidates_among(carriers, blocks, guards, self.rules)
-        blocks_of: dict[str, list[str]] = {}  # the same keys, per record, for the store
-        for bk, members in blocks.items():
-            for m in members:
-                blocks_of.setdefault(m, []).append(bk)
-        del blocks
         t = self._stage("blocking", t)
         self.progress(f"scoring {len(cands.pairs):,} candidate pairs")
         edges = self._score(cands, views, guards)
@@ -259,8 +254,8 @@ class _Run:
         self.store.delete_matches_touching(keys)
         for i in range(0, len(edges), _WRITE_BATCH):
             self.store.write_matches(edges[i : i + _WRITE_BATCH])
-        self._write_blocks({k: blocks_of.get(k, []) for k in views})
-        del blocks_of
+        self.store.replace_all_blocks(blocks, keys)
+        del blocks
         t = self._stage("write_edges", t)
 
         self.progress("clustering persons")

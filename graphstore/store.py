@@ -169,6 +169,18 @@ class GraphStore(ABC):
         """Record key -> its blocking keys, replacing the record's previous ones.
         Blocking keys are how fuzzy comparisons find candidates incrementally."""
 
+    def replace_all_blocks(self, members: Mapping[str, Iterable[str]], record_keys: Iterable[str]) -> None:
+        """Block key -> member record keys, for every record (`record_keys` lists them all,
+        blocked or not): what a full run computed, replacing every blocking key at once.
+        A backend may bulk-load here; this default goes record by record."""
+        blocks_of: dict[str, list[str]] = {k: [] for k in record_keys}
+        for block, keys in members.items():
+            for k in keys:
+                blocks_of.setdefault(k, []).append(block)
+        items = sorted(blocks_of.items())
+        for i in range(0, len(items), 10_000):
+            self.set_blocks(dict(items[i : i + 10_000]))
+
     @abstractmethod
     def records_in_blocks(self, block_keys: Iterable[str]) -> dict[str, list[str]]:
         """Block key -> member record keys (sorted); unknown blocks map to []."""

@@ -343,6 +343,15 @@ def test_blocks_replace_per_record(store: GraphStore) -> None:
     assert got == {"n|smith|j": ["crm:2"], "n|smyth|j": ["crm:1"], "p|smith|j|e1": []}
 
 
+def test_replace_all_blocks_drops_what_the_full_run_no_longer_has(store: GraphStore) -> None:
+    store.upsert_records([rec("crm", "1"), rec("crm", "2"), rec("crm", "3")])
+    store.set_blocks({"crm:1": ["a", "b"], "crm:2": ["a"], "crm:3": ["c"]})
+    store.replace_all_blocks({"a": ["crm:2", "crm:1"], "d": ["crm:3", "crm:3"]}, ["crm:1", "crm:2", "crm:3"])
+    assert store.records_in_blocks(["a", "b", "c", "d"]) == {"a": ["crm:1", "crm:2"], "b": [], "c": [], "d": ["crm:3"]}
+    store.set_blocks({"crm:1": ["d"]})  # per-record updates still work after a bulk replace
+    assert store.records_in_blocks(["a", "d"]) == {"a": ["crm:2"], "d": ["crm:1", "crm:3"]}
+
+
 def test_api_keys_are_kept_hashed_and_revocable(store: GraphStore) -> None:
     store.ping()
     k1 = ApiKey("k1", "crm-app", "app", "hash-1", created_at="2026-01-01T00:00:00+00:00", hint="ab12")
