@@ -251,9 +251,7 @@ class _Run:
 
         self.progress(f"writing {len(edges):,} match edges")
         keys = sorted(views)
-        self.store.delete_matches_touching(keys)
-        for i in range(0, len(edges), _WRITE_BATCH):
-            self.store.write_matches(edges[i : i + _WRITE_BATCH])
+        self.store.replace_all_matches(edges, keys)
         self.store.replace_all_blocks(blocks, keys)
         del blocks
         t = self._stage("write_edges", t)

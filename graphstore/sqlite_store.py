@@ -475,12 +475,21 @@ class SqliteStore(GraphStore):
 
     # -- matches ---------------------------------------------------------------------
     def write_matches(self, edges: Sequence[MatchEdge]) -> None:
-        rows = [
-            (e.a, e.b, e.score, e.rule_version, _dumps([i.to_dict() for i in e.evidence]), e.decision, e.run_id)
-            for e in edges
-        ]
+        rows = [self._edge_row(e) for e in edges]
         with self._tx() as c:
             c.executemany("INSERT OR REPLACE INTO matched VALUES (?,?,?,?,?,?,?)", rows)
+
+    def replace_all_matches(self, edges: Sequence[MatchEdge], record_keys: Iterable[str]) -> None:
+        # Bulk load, as for blocks: the `b` index is rebuilt after the rows are in (1M edges:
+        # 14 s row by row into both indexes, 5 s this way). Edges are inserted in key order.
+        with self._tx() as c:
+            c.execute("DELETE FROM matched")
+            c.execute("DROP INDEX IF EXISTS matched_b")
+            c.executemany(
+                "INSERT OR REPLACE INTO matched VALUES (?,?,?,?,?,?,?)",
+                (self._edge_row(e) for e in sorted(edges, key=lambda e: (e.a, e.b))),
+            )
+            c.execute("CREATE INDEX matched_b ON matched(b)")
 
     def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
         keys = list(dict.fromkeys(record_keys))
@@ -490,6 +499,10 @@ class SqliteStore(GraphStore):
                 m = _marks(len(chunk))
                 n += c.execute(f"DELETE FROM matched WHERE a IN ({m}) OR b IN ({m})", [*chunk, *chunk]).rowcount
         return n
+
+    @staticmethod
+    def _edge_row(e: MatchEdge) -> tuple[Any, ...]:
+        return (e.a, e.b, e.score, e.rule_version, _dumps([i.to_dict() for i in e.evidence]), e.decision, e.run_id)
 
     @staticmethod
     def _edge(row: tuple[Any, ...]) -> MatchEdge:

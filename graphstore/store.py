@@ -190,6 +190,14 @@ class GraphStore(ABC):
     def write_matches(self, edges: Sequence[MatchEdge]) -> None:
         """Insert or replace scored pair decisions (keyed by the unordered pair)."""
 
+    def replace_all_matches(self, edges: Sequence[MatchEdge], record_keys: Iterable[str]) -> None:
+        """Every match edge a full run decided (`record_keys`: every record it covered),
+        replacing all earlier ones at once, so a backend can bulk-load. This default
+        deletes, then writes in batches."""
+        self.delete_matches_touching(record_keys)
+        for i in range(0, len(edges), 10_000):
+            self.write_matches(edges[i : i + 10_000])
+
     @abstractmethod
     def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
         """Remove every match edge with an end in `record_keys`; returns how many went.

@@ -177,6 +177,19 @@ def test_matches_are_keyed_by_unordered_pair(store: GraphStore) -> None:
     assert store.matches_for(["crm:2"])[0].pair == ("crm:2", "crm:3")
 
 
+def test_replace_all_matches_leaves_exactly_the_new_edges(store: GraphStore) -> None:
+    store.write_matches([MatchEdge("crm:1", "crm:2", 1.1, "v1"), MatchEdge("crm:2", "crm:3", 0.7, "v1", decision=NEAR_MISS)])
+    new = [MatchEdge("crm:3", "crm:4", 1.2, "v2"), MatchEdge("crm:1", "crm:4", 0.8, "v2", decision=NEAR_MISS)]
+    store.replace_all_matches(new, ["crm:1", "crm:2", "crm:3", "crm:4"])
+    assert store.get_match("crm:1", "crm:2") is None
+    assert [(e.a, e.b, e.decision) for e in store.matches_for(["crm:4"])] == [
+        ("crm:1", "crm:4", NEAR_MISS), ("crm:3", "crm:4", MATCH)
+    ]
+    assert [e.pair for e in store.iter_matches(decision=MATCH)] == [("crm:3", "crm:4")]
+    store.write_matches([MatchEdge("crm:2", "crm:4", 1.0, "v2")])  # normal writes go on after it
+    assert {e.pair for e in store.matches_for(["crm:4"], decision=MATCH)} == {("crm:3", "crm:4"), ("crm:2", "crm:4")}
+
+
 def test_match_edge_rejects_self_pair() -> None:
     with pytest.raises(ValueError):
         MatchEdge("crm:1", "crm:1", 1.0, "v1")
