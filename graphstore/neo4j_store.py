@@ -44,6 +44,7 @@ from neo4j.exceptions import (
 )
 
 from .cypher_files import statement, statements
+from . import jsontext
 from .model import (
     ACCOUNT,
     ApiKey,
@@ -85,8 +86,7 @@ logging.getLogger("neo4j").addHandler(logging.NullHandler())
 T = TypeVar("T")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+_dumps = jsontext.dumps
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

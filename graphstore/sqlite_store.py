@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import jsontext
 from .model import (
     ACCOUNT,
     ApiKey,
@@ -119,8 +120,8 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+_dumps = jsontext.dumps
+_loads = jsontext.loads
 
 
 class SqliteStore(GraphStore):
@@ -338,9 +339,9 @@ class SqliteStore(GraphStore):
         for key, source, source_id, attrs, norm, updated_at, loaded_at, batch_id, h, history, *_ in rows:
             out.append(
                 Record(
-                    source=source, source_id=source_id, attrs=json.loads(attrs), norm=json.loads(norm),
+                    source=source, source_id=source_id, attrs=_loads(attrs), norm=_loads(norm),
                     identifiers=idents.get(key, []), updated_at=updated_at, loaded_at=loaded_at,
-                    batch_id=batch_id, content_hash=h, history=json.loads(history),
+                    batch_id=batch_id, content_hash=h, history=_loads(history),
                 )
             )
         return out
@@ -382,7 +383,7 @@ class SqliteStore(GraphStore):
             ):
                 idents[rk].append(ik)
             for key, norm in rows:
-                yield key, json.loads(norm), idents.get(key, [])
+                yield key, _loads(norm), idents.get(key, [])
             after = rows[-1][0]
 
     def source_counts(self) -> dict[str, int]:
@@ -507,7 +508,7 @@ class SqliteStore(GraphStore):
     @staticmethod
     def _edge(row: tuple[Any, ...]) -> MatchEdge:
         a, b, score, rule_version, evidence, decision, run_id = row
-        items = [EvidenceItem.from_dict(d) for d in json.loads(evidence)]
+        items = [EvidenceItem.from_dict(d) for d in _loads(evidence)]
         return MatchEdge(a, b, score, rule_version, items, decision, run_id)
 
     def matches_for(self, record_keys: Iterable[str], decision: str | None = None) -> list[MatchEdge]:
@@ -558,7 +559,7 @@ class SqliteStore(GraphStore):
 
     def get_entities(self, ids: Iterable[str]) -> dict[str, Entity]:
         rows = self._query_in("SELECT id, kind, attrs, created_at, updated_at FROM entities WHERE id IN ({marks})", ids)
-        return {r[0]: Entity(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows}
+        return {r[0]: Entity(r[0], r[1], _loads(r[2]), r[3], r[4]) for r in rows}
 
     def delete_entities(self, ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(ids))
@@ -577,7 +578,7 @@ class SqliteStore(GraphStore):
             sql += " AND kind = ?"
             params.append(kind)
         rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
-        return [Entity(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+        return [Entity(r[0], r[1], _loads(r[2]), r[3], r[4]) for r in rows]
 
     def _set_links(self, table: str, left: str, right: str, mapping: Mapping[str, str | None]) -> None:
         drop = [(k,) for k, v in mapping.items() if v is None]

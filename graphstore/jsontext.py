@@ -1,0 +1,22 @@
+"""JSON text for store columns and properties (attributes, evidence, history, details).
+
+orjson encodes a million match edges' evidence in about a fifth of the stdlib's time; the
+stdlib is kept for what orjson refuses (integers beyond 64 bits). Keys are sorted so the
+same value is always the same text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+loads = orjson.loads
+
+
+def dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
