@@ -85,9 +85,10 @@ def reconciliation_table(report: Reconciliation) -> Table:
         f"{report.persons:,} persons, {report.accounts:,} accounts from {report.records:,} records",
         header_style="bold",
     )
-    t.add_column("", no_wrap=True)
+    # numbers never truncate; on a narrow terminal the labels wrap instead
+    t.add_column("", ratio=1, overflow="fold")
     for b in report.bridges:
-        t.add_column(f"{b.source}\n({b.compare_to}s)", justify="right")
+        t.add_column(f"{b.source}\n({b.compare_to}s)", justify="right", no_wrap=True, min_width=7)
 
     def row(label: str, values: list[Any], style: str | None = None) -> None:
         t.add_row(label, *[v if isinstance(v, str) else f"{v:+,}" for v in values], style=style)
