@@ -127,9 +127,10 @@ _loads = jsontext.loads
 class SqliteStore(GraphStore):
     """GraphStore on one SQLite file. `path` may be ":memory:"-like only for tests via a temp file."""
 
-    def __init__(self, path: str | Path, uri: str | None = None) -> None:
+    def __init__(self, path: str | Path, uri: str | None = None, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.uri = uri or f"sqlite:///{self.path}"
+        self._busy_timeout = busy_timeout
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -153,7 +154,7 @@ class SqliteStore(GraphStore):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=OFF")
@@ -165,10 +166,13 @@ class SqliteStore(GraphStore):
         return conn
 
     def _tx(self) -> _Tx:
-        return _Tx(self._conn())
+        return _Tx(self._conn(), self.uri)
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._conn().execute(sql, params).fetchall()
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _unavailable(exc, self.uri) from exc
 
     def _query_in(self, sql: str, keys: Iterable[str], extra: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run `sql` (with one `{marks}` placeholder for an IN list) over keys in chunks."""
@@ -857,15 +861,42 @@ class SqliteStore(GraphStore):
         return out
 
 
+# What SQLite says when the file, not the statement, is the problem: the same condition as
+# a Neo4j server that went away, so callers (the API's STORE_UNAVAILABLE) treat it alike.
+_UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o", "readonly", "malformed", "not a database", "full")
+
+
+def _unavailable(exc: sqlite3.DatabaseError, uri: str) -> Exception:
+    text = str(exc)
+    if any(marker in text.lower() for marker in _UNAVAILABLE):
+        return StoreUnavailable(uri, text)
+    return exc
+
+
 class _Tx:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on error: one batch, one transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, uri: str) -> None:
         self.conn = conn
+        self.uri = uri
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise _unavailable(exc, self.uri) from exc
         return self.conn
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.DatabaseError as commit_error:
+                raise _unavailable(commit_error, self.uri) from commit_error
+            return
+        if self.conn.in_transaction:  # SQLite may already have rolled back (e.g. a full disk)
+            self.conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.DatabaseError):
+            mapped = _unavailable(exc, self.uri)
+            if mapped is not exc:
+                raise mapped from exc

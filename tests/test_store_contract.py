@@ -6,6 +6,8 @@ backend that passes this file can replace the other without the callers noticing
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from graphstore.model import (
@@ -24,7 +26,7 @@ from graphstore.model import (
     Record,
     Run,
 )
-from graphstore.store import GraphStore
+from graphstore.store import GraphStore, StoreUnavailable
 
 
 def rec(source: str, sid: str, *idents: tuple[str, str], **attrs: str) -> Record:
@@ -406,3 +408,28 @@ def test_search_lookups_by_source_id_and_name(store: GraphStore) -> None:
     # an update moves the record to its new name
     store.upsert_records([rec("billing", "B7", full_name="Bob Roy")])
     assert store.records_by_name(["bob ray", "bob roy"]) == {"bob ray": [], "bob roy": ["billing:B7"]}
+
+
+def test_sqlite_file_trouble_is_store_unavailable_and_nothing_is_half_written(tmp_path: Path) -> None:
+    """A locked SQLite file is the embedded store's "server went away": callers (the API's
+    STORE_UNAVAILABLE) get StoreUnavailable, and once the lock is gone all works again."""
+    import sqlite3
+
+    from graphstore.sqlite_store import SqliteStore
+
+    path = tmp_path / "locked.db"
+    store = SqliteStore(path, busy_timeout=0.2)
+    store.upsert_records([rec("crm", "1")])
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.upsert_records([rec("crm", "2")])
+        assert store.get_record("crm:1") is not None  # WAL: readers go on under a writer's lock
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert store.get_record("crm:2") is None
+    store.upsert_records([rec("crm", "2")])
+    assert sorted(store.records_loaded_since(None)) == ["crm:1", "crm:2"]
+    store.close()
