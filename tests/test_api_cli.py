@@ -9,36 +9,19 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from api.app import create_app
 from api.auth import hash_key
 from api.commands import is_loopback
-from conftest import neo4j_uri
-from graphstore.cli import app
+from cli_support import one_error_line, run, store_uri
 from graphstore.store import GraphStore
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-runner = CliRunner()
 
 
 @pytest.fixture
 def uri(store_kind: str, store: GraphStore, tmp_path: Path) -> Iterator[str]:
-    yield f"sqlite:///{tmp_path / 'store.db'}" if store_kind == "sqlite" else neo4j_uri()
-
-
-def run(uri: str, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--store", uri, *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in stderr
-    return lines[0]
+    yield store_uri(store_kind, tmp_path)
 
 
 def test_keys_create_prints_once_stores_hash_and_works_until_revoked(uri: str, store: GraphStore) -> None:

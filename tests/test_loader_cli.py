@@ -8,38 +8,22 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import make_store, neo4j_uri
-from graphstore.cli import app
+from cli_support import one_error_line, run, store_uri
+from conftest import make_store
 from graphstore.store import GraphStore
 from loaders.generate import Noise, generate
 from loaders.mapping import sample_mapping_path
 
 ROOT = Path(__file__).resolve().parent.parent
-runner = CliRunner()
 
 
 @pytest.fixture
 def cli_store(store_kind: str, tmp_path: Path) -> tuple[str, GraphStore]:
     """A fresh store and the --store URI the CLI reaches it by."""
     store = make_store(store_kind, tmp_path)
-    uri = f"sqlite:///{tmp_path / 'store.db'}" if store_kind == "sqlite" else neo4j_uri()
+    uri = store_uri(store_kind, tmp_path)
     return uri, store
-
-
-def run(uri: str, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--store", uri, *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in stderr
-    return lines[0]
 
 
 def test_generate_writes_the_sources(tmp_path: Path) -> None:

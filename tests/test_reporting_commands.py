@@ -9,10 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from conftest import make_store, neo4j_uri
-from graphstore.cli import app
+from cli_support import one_error_line, run, store_uri
+from conftest import make_store
 from graphstore.exceptions import KINDS
 from graphstore.metrics import load_metrics
 from graphstore.reconcile import reconcile
@@ -20,7 +19,6 @@ from graphstore.resolution import Resolver
 from graphstore.store import GraphStore
 from test_reconcile import SMALL, SMALL_CONTRACT
 
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -28,22 +26,8 @@ def cli_store(store_kind: str, tmp_path: Path) -> tuple[str, GraphStore]:
     store = make_store(store_kind, tmp_path)
     store.upsert_records(SMALL)
     Resolver(store).resolve(full=True)
-    uri = f"sqlite:///{tmp_path / 'store.db'}" if store_kind == "sqlite" else neo4j_uri()
+    uri = store_uri(store_kind, tmp_path)
     return uri, store
-
-
-def run(uri: str, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--store", uri, *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in stderr
-    return lines[0]
 
 
 def test_reconcile_table_csv_and_json_agree(cli_store: tuple[str, GraphStore], tmp_path: Path) -> None:
