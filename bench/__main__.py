@@ -121,6 +121,34 @@ def script_has_flag(script: str, flag: str) -> bool:
     return flag in proc.stdout
 
 
+def check(report: dict[str, Any], quick: bool, splink: bool, api: bool) -> list[str]:
+    """What is wrong with a suite report: a script that failed, a figure that is missing, and
+    (with `quick`) a persons accuracy bar missed. Timings are never judged. Adds the
+    accuracy checks to `report["checks"]`."""
+    failures: list[str] = []
+    for c in report["commands"]:
+        if c["exit"] != 0:
+            failures.append(f"{c['command']}: exit {c['exit']}")
+    for r in report["runs"]:
+        for part in ("load", "resolution") + (("api",) if r["store"] == "sqlite" and api else ()):
+            if not r.get(part):
+                failures.append(f"{size_label(r['records'])} {r['store']}: no {part} figures")
+    for label, acc in report.get("accuracy", {}).items():
+        if not acc or "project" not in acc:
+            failures.append(f"{label}: no accuracy figures")
+            continue
+        if splink and "splink" not in acc:
+            failures.append(f"{label}: no Splink figures")
+        p = acc["project"]
+        ok_p, ok_r = p["precision"] >= PRECISION_BAR, p["recall"] >= RECALL_BAR
+        report["checks"].append({"size": label, "precision": p["precision"], "recall": p["recall"],
+                                 "precision_ok": ok_p, "recall_ok": ok_r})
+        if quick and not (ok_p and ok_r):
+            failures.append(f"{label}: accuracy bar missed (persons pairwise precision {p['precision']:.4f} "
+                            f">= {PRECISION_BAR}? recall {p['recall']:.4f} >= {RECALL_BAR}?)")
+    return failures
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10k records; check figures + accuracy bars, not timings")
@@ -140,7 +168,6 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick, "sizes": sizes, "stores": stores, "runs": [], "commands": [], "checks": [],
     }
     api_json = script_has_flag("api_resolve.py", "--json") if not args.no_api else False
-    failures: list[str] = []
 
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp_s:
         tmp = Path(tmp_s)
@@ -176,27 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             data, _ = run_script(cmd, out, report["commands"])
             report.setdefault("accuracy", {})[label] = data
 
-    # -- checks: every figure produced; with --quick, the accuracy bars ----------------
-    for c in report["commands"]:
-        if c["exit"] != 0:
-            failures.append(f"{c['command']}: exit {c['exit']}")
-    for r in report["runs"]:
-        for part in ("load", "resolution") + (("api",) if r["store"] == "sqlite" and not args.no_api else ()):
-            if not r.get(part):
-                failures.append(f"{size_label(r['records'])} {r['store']}: no {part} figures")
-    for label, acc in report.get("accuracy", {}).items():
-        if not acc or "project" not in acc:
-            failures.append(f"{label}: no accuracy figures")
-            continue
-        if not args.no_splink and "splink" not in acc:
-            failures.append(f"{label}: no Splink figures")
-        p = acc["project"]
-        ok_p, ok_r = p["precision"] >= PRECISION_BAR, p["recall"] >= RECALL_BAR
-        report["checks"].append({"size": label, "precision": p["precision"], "recall": p["recall"],
-                                 "precision_ok": ok_p, "recall_ok": ok_r})
-        if args.quick and not (ok_p and ok_r):
-            failures.append(f"{label}: accuracy bar missed (persons pairwise precision {p['precision']:.4f} "
-                            f">= {PRECISION_BAR}? recall {p['recall']:.4f} >= {RECALL_BAR}?)")
+    failures = check(report, quick=args.quick, splink=not args.no_splink, api=not args.no_api)
     report["failures"] = failures
     report["elapsed_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
 

@@ -1,0 +1,48 @@
+"""`python -m bench --quick` judges figures and accuracy, never timings: the rules that
+decide whether a suite run passes, on made-up reports."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.__main__ import PRECISION_BAR, RECALL_BAR, check  # noqa: E402
+
+
+def report(**accuracy: Any) -> dict[str, Any]:
+    return {
+        "commands": [{"command": "python bench/load_throughput.py", "exit": 0}],
+        "runs": [{"records": 10_000, "store": "sqlite", "load": {"rps": 1.0}, "resolution": {"s": 1.0},
+                  "api": {"p99": 1.0}}],
+        "accuracy": accuracy or {"10k": {"project": {"precision": 0.998, "recall": 0.97}, "splink": {"f1": 0.8}}},
+        "checks": [],
+    }
+
+
+def test_a_complete_accurate_report_passes_whatever_its_timings() -> None:
+    r = report()
+    r["runs"][0]["resolution"] = {"s": 10_000.0}  # absurdly slow is still not a failure
+    assert check(r, quick=True, splink=True, api=True) == []
+    assert r["checks"] == [{"size": "10k", "precision": 0.998, "recall": 0.97, "precision_ok": True, "recall_ok": True}]
+
+
+def test_accuracy_bars_fail_quick_runs_only() -> None:
+    low = {"10k": {"project": {"precision": PRECISION_BAR - 0.001, "recall": RECALL_BAR}, "splink": {}}}
+    assert check(report(**low), quick=False, splink=True, api=True) == []
+    failures = check(report(**low), quick=True, splink=True, api=True)
+    assert len(failures) == 1 and "accuracy bar missed" in failures[0]
+
+
+def test_missing_figures_and_failed_scripts_are_failures() -> None:
+    r = report()
+    r["commands"].append({"command": "python bench/api_resolve.py", "exit": 1})
+    r["runs"][0]["api"] = None
+    r["accuracy"]["10k"].pop("splink")
+    failures = check(r, quick=True, splink=True, api=True)
+    assert any("exit 1" in f for f in failures)
+    assert any("no api figures" in f for f in failures)
+    assert any("no Splink figures" in f for f in failures)
+    assert check(r, quick=True, splink=False, api=False) == ["python bench/api_resolve.py: exit 1"]
