@@ -172,7 +172,8 @@ class SqliteStore(GraphStore):
         try:
             return self._conn().execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise _unavailable(exc, self.uri) from exc
+            _raise_if_unavailable(exc, self.uri)
+            raise
 
     def _query_in(self, sql: str, keys: Iterable[str], extra: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run `sql` (with one `{marks}` placeholder for an IN list) over keys in chunks."""
@@ -866,11 +867,12 @@ class SqliteStore(GraphStore):
 _UNAVAILABLE = ("locked", "busy", "unable to open", "disk i/o", "readonly", "malformed", "not a database", "full")
 
 
-def _unavailable(exc: sqlite3.DatabaseError, uri: str) -> Exception:
+def _raise_if_unavailable(exc: sqlite3.DatabaseError, uri: str) -> None:
+    """StoreUnavailable (from `exc`) when the file is the problem; otherwise return, and the
+    caller re-raises the original error (a bug in a statement must not look like an outage)."""
     text = str(exc)
     if any(marker in text.lower() for marker in _UNAVAILABLE):
-        return StoreUnavailable(uri, text)
-    return exc
+        raise StoreUnavailable(uri, text) from exc
 
 
 class _Tx:
@@ -884,7 +886,8 @@ class _Tx:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:
-            raise _unavailable(exc, self.uri) from exc
+            _raise_if_unavailable(exc, self.uri)
+            raise
         return self.conn
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
@@ -892,11 +895,10 @@ class _Tx:
             try:
                 self.conn.execute("COMMIT")
             except sqlite3.DatabaseError as commit_error:
-                raise _unavailable(commit_error, self.uri) from commit_error
+                _raise_if_unavailable(commit_error, self.uri)
+                raise
             return
         if self.conn.in_transaction:  # SQLite may already have rolled back (e.g. a full disk)
             self.conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.DatabaseError):
-            mapped = _unavailable(exc, self.uri)
-            if mapped is not exc:
-                raise mapped from exc
+            _raise_if_unavailable(exc, self.uri)
