@@ -33,20 +33,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.environment import machine_facts
+from bench.common import RESULTS, append_results, machine_facts, parse_size
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-RESULTS_MD = BENCH / "RESULTS.md"
 RESULTS_DIR = BENCH / "results"
 PRECISION_BAR = 0.99
 RECALL_BAR = 0.95
 
-
-def parse_size(text: str) -> int:
-    t = text.strip().lower()
-    mult = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
-    return int(float(t[:-1] if mult > 1 else t) * mult)
 
 
 def size_label(n: int) -> str:
@@ -215,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             path = RESULTS_DIR / f"{started.strftime('%Y-%m-%d-%H%M%S')}.json"
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         write_markdown(report, path)
-        print(f"wrote {path.relative_to(ROOT)} and appended to {RESULTS_MD.relative_to(ROOT)}")
+        print(f"wrote {path.relative_to(ROOT)} and appended to {RESULTS.relative_to(ROOT)}")
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
@@ -286,8 +280,7 @@ def write_markdown(report: dict[str, Any], json_path: Path) -> None:
     ]
     if report["failures"]:
         lines += ["", "Failures: " + "; ".join(report["failures"]) + "."]
-    with RESULTS_MD.open("a", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    append_results(lines)
 
 
 if __name__ == "__main__":

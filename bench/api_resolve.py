@@ -39,12 +39,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.environment import machine  # noqa: E402
+from bench.common import append_results, machine  # noqa: E402
 
 RESOLVE = ("query($s: String!, $id: String!) { resolve(source: $s, sourceId: $id) "
            "{ key person { id } account { id } } }")
 RESOLVE_MANY = "query($k: [RecordKeyInput!]!) { resolveMany(keys: $k) { key person { id } account { id } } }"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
 # -- the load generator (its own process) ------------------------------------------------
@@ -355,11 +354,7 @@ def main() -> None:
         f"load avg {many['load_avg_1m']:.1f}",
         "",
     ]
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\nAppended by the scripts in bench/; newest last.\n")
-    with RESULTS.open("a") as f:
-        f.write("\n".join(entry))
-    print(f"appended to {RESULTS}")
+    print(f"appended to {append_results(entry)}")
 
 
 if __name__ == "__main__":

@@ -29,8 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.environment import machine  # noqa: E402
-RESULTS = ROOT / "bench" / "RESULTS.md"
+from bench.common import append_results, machine  # noqa: E402
 
 from graphstore.connect import open_store  # noqa: E402
 from graphstore.export import FORMATS, export  # noqa: E402
@@ -129,9 +128,7 @@ def main() -> None:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         head = [f"\n## Golden records on read and export — {now}\n",
                 f"Machine: {machine()}. Command: `python bench/golden_export.py {' '.join(sys.argv[1:])}`\n"]
-        with RESULTS.open("a", encoding="utf-8") as f:
-            f.write("\n".join(head + table) + "\n")
-        print(f"appended to {RESULTS.relative_to(ROOT)}")
+        print(f"appended to {append_results(head + table).relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -33,14 +33,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.environment import machine  # noqa: E402
+from bench.common import append_results, machine  # noqa: E402
 
 from graphstore.connect import open_store  # noqa: E402
 from graphstore.store import GraphStore, StoreError  # noqa: E402
 from loaders.generate import generate  # noqa: E402
 from loaders.load import LoadSummary, load_folder  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 
@@ -113,7 +112,7 @@ def bench(uri: str, folder: Path, n: int, batch: int, workers: int | None, profi
         store.close()
 
 
-def append_results(n: int, gen_rate: float, batch: int, workers: int | None, results: dict[str, dict[str, float]]) -> None:
+def write_results(n: int, gen_rate: float, batch: int, workers: int | None, results: dict[str, dict[str, float]]) -> None:
     lines = [
         f"\n## load_throughput: {time.strftime('%Y-%m-%d %H:%M')} ({machine()})\n",
         f"{n:,} generated records (generator: {gen_rate:,.0f} records/s), batch {batch},"
@@ -123,11 +122,7 @@ def append_results(n: int, gen_rate: float, batch: int, workers: int | None, res
     ]
     for kind, r in results.items():
         lines.append(f"| {kind} | {r['load']:,.0f} | {r['reload']:,.0f} | {r['store_share']:.0%} |")
-    with RESULTS.open("a", encoding="utf-8") as fh:
-        if fh.tell() == 0:
-            fh.write("# Benchmark results\n\nAppended by the scripts in bench/; newest last.\n")
-        fh.write("\n".join(lines) + "\n")
-    print(f"appended to {RESULTS}")
+    print(f"appended to {append_results(lines)}")
 
 
 def main() -> None:
@@ -158,7 +153,7 @@ def main() -> None:
             except StoreError as exc:
                 print(f"neo4j: skipped ({exc})")
     if results and not args.no_save:
-        append_results(args.records, gen_rate, args.batch, args.workers, results)
+        write_results(args.records, gen_rate, args.batch, args.workers, results)
     if args.json:
         import json
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.environment import machine  # noqa: E402
+from bench.common import append_results, machine, peak_rss_mib  # noqa: E402
 
 from graphstore.connect import open_store  # noqa: E402
 from graphstore.exceptions import KINDS, exceptions  # noqa: E402
@@ -31,13 +30,9 @@ from graphstore.resolution import Resolver  # noqa: E402
 from loaders.generate import generate  # noqa: E402
 from loaders.load import load_folder  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 
 
 
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -93,11 +88,7 @@ def main() -> None:
         "- exceptions: " + ", ".join(f"{k} {s:.2f}s ({n:,})" for k, (s, n) in kinds.items()),
         "",
     ]
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\nAppended by the scripts in bench/; newest last.\n")
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write("\n".join(lines))
-    print(f"appended to {RESULTS}")
+    print(f"appended to {append_results(lines)}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import cProfile
 import json
 import os
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,19 +34,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.environment import machine  # noqa: E402
-
-RESULTS = ROOT / "bench" / "RESULTS.md"
+from bench.common import RESULTS, append_results, machine, parse_size, peak_rss_mib  # noqa: E402
 
 
-def parse_size(text: str) -> int:
-    t = text.strip().lower()
-    mult = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
-    return int(float(t[:-1] if mult > 1 else t) * mult)
 
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -203,8 +193,7 @@ def write_results(results: list[dict[str, Any]], command: str) -> None:
     slowest = [(r["size"], r["store"], max(r["resolve"]["stages"].items(), key=lambda kv: kv[1])) for r in results]
     lines.append("")
     lines.extend(f"Slowest stage at {s:,} on {k}: {st[0]} ({st[1]:.1f}s)." for s, k, st in slowest)
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    append_results(lines)
 
 
 def main() -> None:

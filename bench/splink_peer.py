@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -73,21 +72,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.environment import machine  # noqa: E402
+from bench.common import RESULTS, append_results, machine, parse_size, peak_rss_mib  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 COLUMNS = ("unique_id", "first_name", "last_name", "email", "phone", "company", "postcode", "domain")
 MODELS = ("b2b", "tutorial-basic")
 
 
-def parse_size(text: str) -> int:
-    t = text.strip().lower()
-    mult = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
-    return int(float(t[:-1] if mult > 1 else t) * mult)
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- the flat table -----------------------------------------------------------------------
@@ -325,8 +315,7 @@ def write_results(r: dict[str, Any], command: str) -> None:
                   f"Splink predicted at p >= {s['predict_threshold']}, clustered at {s['cluster_threshold']}; "
                   "Splink F1 by cluster threshold (untimed): "
                   + ", ".join(f"{th}: {v['f1']:.4f}" for th, v in s["by_cluster_threshold"].items()) + "."]
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    append_results(lines)
 
 
 def main() -> None:
