@@ -56,8 +56,9 @@ class AccountPlanner:
             for ik in v.idents:
                 if ik in degrees and ik not in guards:
                     carriers.setdefault(ik, []).append(v.key)
-        domains_of = {k: _domains(v.idents) for k, v in views.items()}
-        guards.update(spread_guards(self._spread_checked(carriers), domains_of, self.rules))
+        checked = self._spread_checked(carriers)
+        domains_of = {r: _domains(views[r].idents) for rs in checked.values() for r in rs}
+        guards.update(spread_guards(checked, domains_of, self.rules))
         person_of = persons.membership()
         clusters = self._cluster(persons.clusters, views, guards)
         plan = self._assign(clusters, prev_acct)

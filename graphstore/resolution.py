@@ -338,7 +338,7 @@ class _Run:
         t = self._stage("scoring", t)
         store.delete_matches_touching(sorted(rescore))
         store.write_matches(edges)
-        self._write_blocks({k: block_keys(views[k], rules) for k in rescore})
+        store.set_blocks({k: block_keys(views[k], rules) for k in sorted(rescore)})
         t = self._stage("write_edges", t)
 
         region, previous, accepted, overrides = self._closed_region(rescore)
@@ -403,12 +403,6 @@ class _Run:
         s.matches += sum(1 for e in edges if e.decision == MATCH)
         s.near_misses += sum(1 for e in edges if e.decision != MATCH)
         return edges
-
-    def _write_blocks(self, blocks_of: dict[str, list[str]]) -> None:
-        """Record -> its blocking keys, in batches: how later incremental runs find neighbours."""
-        items = sorted(blocks_of.items())
-        for i in range(0, len(items), _WRITE_BATCH):
-            self.store.set_blocks(dict(items[i : i + _WRITE_BATCH]))
 
     def _cluster_persons(
         self,

@@ -57,11 +57,9 @@ def needed_fields(rules: Rules) -> frozenset[str]:
     return frozenset(fields)
 
 
-def make_view(record: Record, fields: frozenset[str]) -> RecordView:
-    norm = record.norm
+def _view(key: str, norm: Mapping[str, Any], idents: Iterable[str], fields: frozenset[str]) -> RecordView:
     kept = {f: _intern(str(norm[f])) for f in fields if norm.get(f)}
-    idents = tuple(sorted({_intern(i.key) for i in record.identifiers}))
-    return RecordView(_intern(record.key), kept, idents)
+    return RecordView(_intern(key), kept, tuple(sorted({_intern(i) for i in idents})))
 
 
 def views_from_inputs(
@@ -69,13 +67,10 @@ def views_from_inputs(
 ) -> dict[str, RecordView]:
     """Views from `GraphStore.iter_match_inputs` rows: the full run's lean read path."""
     fields = needed_fields(rules)
-    out: dict[str, RecordView] = {}
-    for key, norm, idents in inputs:
-        kept = {f: _intern(str(norm[f])) for f in fields if norm.get(f)}
-        out[key] = RecordView(_intern(key), kept, tuple(sorted({_intern(i) for i in idents})))
-    return out
+    return {key: _view(key, norm, idents, fields) for key, norm, idents in inputs}
 
 
 def make_views(records: Iterable[Record], rules: Rules) -> dict[str, RecordView]:
+    """Views from whole records: what incremental runs and explanations already hold."""
     fields = needed_fields(rules)
-    return {r.key: make_view(r, fields) for r in records}
+    return {r.key: _view(r.key, r.norm, (i.key for i in r.identifiers), fields) for r in records}
