@@ -8,7 +8,6 @@ each thread gets its own connection because sqlite3 connections are not shareabl
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections import defaultdict
@@ -71,7 +70,7 @@ CREATE TABLE IF NOT EXISTS matched (
     PRIMARY KEY (a, b)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS matched_b ON matched(b);
-DROP INDEX IF EXISTS matched_decision;
+DROP INDEX IF EXISTS matched_decision; -- made matches_for scan the whole table; nothing needs it
 CREATE TABLE IF NOT EXISTS entities (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, attrs TEXT NOT NULL,
     created_at TEXT, updated_at TEXT
@@ -247,24 +246,27 @@ class SqliteStore(GraphStore):
                 ):
                     existing[key] = (h, loaded_at, history)
             inserts, updates, link_rows, unlink_keys = [], [], [], []
-            seq = self._next_load_seq(c)
             for key, rec in batch.items():
                 rec.loaded_at = rec.loaded_at or now
                 old = existing.get(key)
                 if old is None:
                     result.inserted.append(key)
-                    inserts.append((*self._record_row(rec), seq))
+                    inserts.append(self._record_row(rec))
                 elif old[0] == rec.content_hash:
                     result.unchanged.append(key)
                     continue
                 else:
                     result.updated.append(key)
-                    history = json.loads(old[2])
+                    history = _loads(old[2])
                     history.append({"content_hash": old[0], "loaded_at": old[1]})
                     rec.history = history
-                    updates.append((*self._record_row(rec), seq))
+                    updates.append(self._record_row(rec))
                     unlink_keys.append(key)
                 link_rows.extend((key, i.key, i.kind, i.value, i.field) for i in rec.identifiers)
+            if inserts or updates:  # number the write only when it changes something
+                seq = self._next_load_seq(c)
+                inserts = [(*row, seq) for row in inserts]
+                updates = [(*row, seq) for row in updates]
             if unlink_keys:
                 self._unlink(c, unlink_keys)
             if inserts:
@@ -276,8 +278,6 @@ class SqliteStore(GraphStore):
                     updates,
                 )
             self._link(c, link_rows)
-            if not inserts and not updates:
-                c.execute("UPDATE meta SET value = ? WHERE key = 'load_seq'", (str(seq - 1),))
         return result
 
     @staticmethod
@@ -519,9 +519,7 @@ class SqliteStore(GraphStore):
     def matches_for(self, record_keys: Iterable[str], decision: str | None = None) -> list[MatchEdge]:
         keys = list(dict.fromkeys(record_keys))
         seen: dict[tuple[str, str], MatchEdge] = {}
-        # `+decision`: filter rows, but never let the planner pick the (unselective)
-        # decision index over the key indexes; with it, this scanned the whole table
-        extra = " AND +decision = ?" if decision else ""
+        extra = " AND decision = ?" if decision else ""
         for chunk in _chunks(keys, _CHUNK // 2):
             m = _marks(len(chunk))
             params = [*chunk, *([decision] if decision else []), *chunk, *([decision] if decision else [])]
@@ -540,7 +538,7 @@ class SqliteStore(GraphStore):
     def iter_matches(self, decision: str | None = None, batch_size: int = 10000) -> Iterator[MatchEdge]:
         after = ("", "")
         while True:
-            extra = " AND +decision = ?" if decision else ""  # walk the primary key, as above
+            extra = " AND decision = ?" if decision else ""
             rows = self._query(
                 f"SELECT * FROM matched WHERE (a, b) > (?, ?){extra} ORDER BY a, b LIMIT ?",
                 (*after, *([decision] if decision else []), batch_size),
@@ -728,7 +726,7 @@ class SqliteStore(GraphStore):
         return [
             EntityEvent(
                 entity_id=r[1], type=r[2], at=r[3], run_id=r[4], rule_version=r[5], cause=r[6], actor=r[7],
-                details=json.loads(r[8]), seq=r[0],
+                details=_loads(r[8]), seq=r[0],
             )
             for r in self._query(sql, params)
         ]
@@ -801,7 +799,7 @@ class SqliteStore(GraphStore):
             sql += " WHERE kind = ?"
             params.append(kind)
         rows = self._query(sql + " ORDER BY started_at DESC, id DESC LIMIT ?", [*params, limit])
-        return [Run(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+        return [Run(r[0], r[1], r[2], r[3], r[4], _loads(r[5])) for r in rows]
 
     def get_meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
