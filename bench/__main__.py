@@ -8,6 +8,7 @@ Writes everything to bench/results/<date>.json and appends a readable section to
 bench/RESULTS.md (machine, versions, date, table, commands to reproduce).
 
     python -m bench --quick --store sqlite      # 10k records: figures produced + accuracy bars
+    python -m bench --quick --store both --no-write   # what CI (.ci/run) runs after the tests
     python -m bench --sizes 10k,100k --store both
     python -m bench --no-splink                 # the project's accuracy without Splink
 
@@ -33,24 +34,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, append_results, machine_facts, parse_size
+from bench.common import RESULTS, append_results, machine_facts, parse_size, size_label
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS_DIR = BENCH / "results"
 PRECISION_BAR = 0.99
 RECALL_BAR = 0.95
-
-
-
-def size_label(n: int) -> str:
-    if n % 1_000_000 == 0:
-        return f"{n // 1_000_000}M"
-    if n % 1_000 == 0:
-        return f"{n // 1_000}k"
-    return str(n)
-
-
 
 
 def versions() -> dict[str, str]:

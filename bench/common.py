@@ -1,12 +1,15 @@
 """What every bench script shares: the machine a figure was measured on (the same code runs
 2-5x slower on this shared 2-core machine when it is busy), sizes like "100k", the process's
-peak RSS, and appending a section to bench/RESULTS.md."""
+peak RSS, appending a section to bench/RESULTS.md, and pyinstrument profiles (--profile DIR)."""
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +47,15 @@ def parse_size(text: str) -> int:
     return int(float(t[:-1] if mult > 1 else t) * mult)
 
 
+def size_label(n: int) -> str:
+    """The other way round: 10000 -> "10k", 1000000 -> "1M"."""
+    if n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident set size so far, in MiB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -56,3 +68,95 @@ def append_results(lines: list[str]) -> Path:
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return RESULTS
+
+
+# -- profiles (pyinstrument, from the bench extra) -------------------------------------
+
+PROFILE_INTERVAL = 0.001  # seconds between samples
+PROFILE_TOP = 25  # frames listed by own time in the text summary
+
+
+def start_profiler() -> Any:
+    """A started pyinstrument Profiler for this thread (pyinstrument samples only the thread
+    that starts it)."""
+    try:
+        from pyinstrument import Profiler
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise SystemExit("--profile needs pyinstrument: pip install -e '.[bench]'") from None
+    profiler = Profiler(interval=PROFILE_INTERVAL, async_mode="disabled")
+    profiler.start()
+    return profiler
+
+
+def own_times(session: Any) -> list[tuple[float, str]]:
+    """(own seconds, "function  file:line") for every function in the session's raw call tree,
+    most first: time sampled in the function itself, not in what it called."""
+    own: dict[str, float] = {}
+    stack = [session.root_frame()]
+    while stack:
+        frame = stack.pop()
+        if frame is None:
+            continue
+        children = list(frame.children)
+        stack.extend(c for c in children if not c.is_synthetic)
+        if frame.is_synthetic:
+            continue
+        t = frame.time - sum(c.time for c in children if not c.is_synthetic)
+        where = f"{frame.file_path_short}:{frame.line_no}" if frame.line_no else (frame.file_path_short or "?")
+        key = f"{frame.class_name + '.' if frame.class_name else ''}{frame.function}  {where}"
+        own[key] = own.get(key, 0.0) + t
+    return sorted(((t, k) for k, t in own.items()), reverse=True)
+
+
+def write_profile(session: Any, stem: Path, title: str) -> str:
+    """Write `stem`.html (pyinstrument's interactive call tree / timeline) and `stem`.txt (the
+    functions with the most own time, then the call tree without frames under 1%). Returns
+    the text. `session`: a pyinstrument Session (Profiler.stop() or Session.combine)."""
+    from pyinstrument import __version__
+    from pyinstrument.renderers import ConsoleRenderer, HTMLRenderer
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    html = stem.with_suffix(".html")
+    html.write_text(HTMLRenderer().render(session), encoding="utf-8")
+    total = session.duration or 1.0
+    top = [f"{t:8.3f} s {t / total:6.1%}  {name}" for t, name in own_times(session)[:PROFILE_TOP]]
+    # the console rendering: a banner, "Profile at ...", then the tree from its first timed line
+    tree = ConsoleRenderer(unicode=False, color=False).render(session).splitlines()
+    start = next((i for i, line in enumerate(tree) if re.match(r"\d", line)), len(tree))
+    tree_lines = [line for line in tree[start:] if line.strip()]
+    text = "\n".join([
+        f"# {title}",
+        f"# pyinstrument {__version__}, one sample per {PROFILE_INTERVAL * 1000:g} ms of this thread; "
+        f"{session.duration:.1f} s wall, {session.cpu_time:.1f} s CPU, {session.sample_count:,} samples; "
+        f"interactive view: {html.name}",
+        f"# {machine()}",
+        "",
+        f"Top {PROFILE_TOP} functions by own time (seconds, share of wall time):",
+        *top,
+        "",
+        "Call tree (frames under 1% of the total hidden; library internals collapsed):",
+        *tree_lines,
+        "",
+    ])
+    stem.with_suffix(".txt").write_text(text, encoding="utf-8")
+    return text
+
+
+@contextmanager
+def profiled(stem: Path | None, title: str) -> Iterator[None]:
+    """Profile the block on this thread with pyinstrument when `stem` is set (else do nothing)
+    and write its reports with `write_profile`."""
+    if stem is None:
+        yield
+        return
+    profiler = start_profiler()
+    try:
+        yield
+    finally:
+        session = profiler.stop()
+    write_profile(session, stem, title)
+
+
+def top_frames(text: str) -> str:
+    """The header and the own-time list of a `write_profile` text (what a script prints)."""
+    return text.split("\n\nCall tree", 1)[0]

@@ -12,7 +12,14 @@ and the machine. Asserts nothing.
 
     python bench/load_throughput.py                       # SQLite (temp file) and Neo4j ($NEO4J_URI)
     python bench/load_throughput.py --store sqlite --records 20000 --workers 0
-    python bench/load_throughput.py --store sqlite --profile   # cProfile of the main process
+    python bench/load_throughput.py --store sqlite --profile out/profiles   # pyinstrument
+
+--profile DIR profiles the first load of each store with pyinstrument (bench extra): the
+loading thread of the main process (reading, pipeline, waiting for the writer) goes to
+DIR/load-<records>-<store>-main.{txt,html}, the store calls on the writer thread to
+DIR/load-<records>-<store>-writer.{txt,html}. Conversion in worker processes is not
+sampled; add --workers 0 to see it in the main report. Rates then include the profiler's
+overhead.
 
 The Neo4j store is WIPED first: point it at a development database only.
 """
@@ -20,11 +27,10 @@ The Neo4j store is WIPED first: point it at a development database only.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import os
-import pstats
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -33,7 +39,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import append_results, machine  # noqa: E402
+from bench.common import (  # noqa: E402
+    append_results,
+    machine,
+    profiled,
+    size_label,
+    start_profiler,
+    top_frames,
+    write_profile,
+)
 
 from graphstore.connect import open_store  # noqa: E402
 from graphstore.store import GraphStore, StoreError  # noqa: E402
@@ -45,22 +59,31 @@ from loaders.load import LoadSummary, load_folder  # noqa: E402
 
 
 class StoreTimer:
-    """Wraps a store's write-path methods and adds up the wall time spent in them."""
+    """Wraps a store's write-path methods and adds up the wall time spent in them; with
+    `profile_writes`, also samples each call made on another thread (the loader's writer)
+    with pyinstrument and keeps the sessions."""
 
     METHODS = ("upsert_records", "record_hashes", "add_quarantine", "quarantined", "save_run")
 
-    def __init__(self, store: GraphStore) -> None:
+    def __init__(self, store: GraphStore, profile_writes: bool = False) -> None:
         self.spent: dict[str, float] = defaultdict(float)
+        self.sessions: list[Any] = []
+        self._profile_writes = profile_writes
+        self._loading_thread = threading.get_ident()
         for name in self.METHODS:
             setattr(store, name, self._timed(name, getattr(store, name)))
 
     def _timed(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
+            prof = (start_profiler() if self._profile_writes and threading.get_ident() != self._loading_thread
+                    else None)
             t0 = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
                 self.spent[name] += time.perf_counter() - t0
+                if prof is not None:
+                    self.sessions.append(prof.stop())
 
         return call
 
@@ -68,29 +91,32 @@ class StoreTimer:
         return sum(self.spent.values())
 
 
-def run_load(store: GraphStore, folder: Path, batch: int, workers: int | None) -> tuple[float, dict[str, LoadSummary], float]:
-    timer = StoreTimer(store)
+def run_load(store: GraphStore, folder: Path, batch: int, workers: int | None,
+             profile_writes: bool = False) -> tuple[float, dict[str, LoadSummary], StoreTimer]:
+    timer = StoreTimer(store, profile_writes)
     t0 = time.perf_counter()
     summaries = load_folder(store, folder, batch_size=batch, workers=workers)
     wall = time.perf_counter() - t0
     for name in StoreTimer.METHODS:  # unwrap
         store.__dict__.pop(name, None)
-    return wall, summaries, timer.total()
+    return wall, summaries, timer
 
 
-def bench(uri: str, folder: Path, n: int, batch: int, workers: int | None, profile: bool) -> dict[str, float]:
+def bench(kind: str, uri: str, folder: Path, n: int, batch: int, workers: int | None,
+          profile: Path | None) -> dict[str, float]:
     store = open_store(uri)
     try:
         info = store.info()
         print(f"{info.backend}: {info.version} at {info.uri} (batch {batch}, workers {'auto' if workers is None else workers})",
               flush=True)
         store.wipe()
-        prof = cProfile.Profile() if profile else None
-        if prof:
-            prof.enable()
-        wall, summaries, in_store = run_load(store, folder, batch, workers)
-        if prof:
-            prof.disable()
+        stem = profile / f"load-{size_label(n)}-{kind}" if profile else None
+        main_stem = stem.with_name(stem.name + "-main") if stem else None
+        title = (f"load_throughput.py, first load of {n:,} records into {kind} "
+                 f"(workers {'auto' if workers is None else workers})")
+        with profiled(main_stem, f"{title}: the loading thread"):
+            wall, summaries, timer = run_load(store, folder, batch, workers, profile_writes=stem is not None)
+        in_store = timer.total()
         read = sum(s.read for s in summaries.values())
         for source, s in summaries.items():
             print(f"  {source:<10} {s.read:>9,} read {s.inserted:>9,} inserted {s.quarantined:>5,} quarantined"
@@ -98,15 +124,27 @@ def bench(uri: str, folder: Path, n: int, batch: int, workers: int | None, profi
         rate = read / wall
         print(f"  {'load':<10} {read:>9,} records {wall:7.2f} s {rate:>9,.0f} records/s"
               f"  (writer busy in store calls {in_store:.1f} s = {in_store / wall:.0%} of wall time)", flush=True)
-        wall2, again, in_store2 = run_load(store, folder, batch, workers)
+        wall2, again, timer2 = run_load(store, folder, batch, workers)
+        in_store2 = timer2.total()
         unchanged = sum(s.unchanged for s in again.values())
         rate2 = read / wall2
         print(f"  {'reload':<10} {read:>9,} records {wall2:7.2f} s {rate2:>9,.0f} records/s"
               f"  ({unchanged:,} unchanged; store calls {in_store2:.1f} s)", flush=True)
         store.wipe()
-        if prof:
-            print("  main-process profile of the first load, by own time:")
-            pstats.Stats(prof).sort_stats("tottime").print_stats(15)
+        if stem and main_stem:
+            print(top_frames(main_stem.with_suffix(".txt").read_text("utf-8")), flush=True)
+            written = [main_stem]
+            if timer.sessions:
+                from pyinstrument.session import Session
+
+                combined = timer.sessions[0]
+                for session in timer.sessions[1:]:
+                    combined = Session.combine(combined, session)
+                writer_stem = stem.with_name(stem.name + "-writer")
+                print(top_frames(write_profile(combined, writer_stem,
+                                               f"{title}: store calls on the writer thread")), flush=True)
+                written.append(writer_stem)
+            print("  profiles: " + ", ".join(f"{s}.txt/.html" for s in written), flush=True)
         return {"load": rate, "reload": rate2, "store_share": in_store / wall, "records": read}
     finally:
         store.close()
@@ -132,7 +170,8 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=5_000, help="rows per store transaction (default 5,000)")
     p.add_argument("--workers", type=int, default=None, help="conversion processes (default: automatic; 0: none)")
     p.add_argument("--store", choices=("both", "sqlite", "neo4j"), default="both")
-    p.add_argument("--profile", action="store_true", help="print a cProfile of the main process")
+    p.add_argument("--profile", metavar="DIR", type=Path,
+                   help="pyinstrument the first load; write HTML and text reports to DIR")
     p.add_argument("--no-save", action="store_true", help="do not append to bench/RESULTS.md")
     p.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
     args = p.parse_args()
@@ -144,12 +183,12 @@ def main() -> None:
         gen_rate = g.records / g.elapsed
         print(f"generated {g.records:,} records in {g.elapsed:.1f} s ({gen_rate:,.0f} records/s)", flush=True)
         if args.store in ("both", "sqlite"):
-            results["sqlite"] = bench(f"sqlite:///{tmp}/bench.db", folder, args.records, args.batch, args.workers,
-                                      args.profile)
+            results["sqlite"] = bench("sqlite", f"sqlite:///{tmp}/bench.db", folder, args.records, args.batch,
+                                      args.workers, args.profile)
         if args.store in ("both", "neo4j"):
             try:
-                results["neo4j"] = bench(os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"), folder, args.records,
-                                         args.batch, args.workers, args.profile)
+                results["neo4j"] = bench("neo4j", os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687"), folder,
+                                         args.records, args.batch, args.workers, args.profile)
             except StoreError as exc:
                 print(f"neo4j: skipped ({exc})")
     if results and not args.no_save:

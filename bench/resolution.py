@@ -9,7 +9,11 @@ bench/RESULTS.md; asserts nothing.
     python bench/resolution.py                            # 100k, SQLite
     python bench/resolution.py --sizes 100k,1M --store sqlite
     python bench/resolution.py --sizes 100k --store neo4j   # $NEO4J_URI, WIPED first
-    python bench/resolution.py --sizes 20k --profile      # + cProfile of the full run
+    python bench/resolution.py --sizes 100k --profile out/profiles   # + pyinstrument of the full run
+
+--profile DIR runs the full resolution under pyinstrument (bench extra) and writes
+DIR/resolve-<size>-<store>.html (interactive call tree) and .txt (top frames by own time,
+then the call tree); the run's time and peak RSS then include the profiler's overhead.
 
 Aims (issue 4): 1M records resolved in <= 120 s within 4 GiB RSS embedded; one new
 record loaded + resolved in <= 50 ms median.
@@ -18,10 +22,8 @@ record loaded + resolved in <= 50 ms median.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import os
-import pstats
 import statistics
 import subprocess
 import sys
@@ -34,7 +36,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, append_results, machine, parse_size, peak_rss_mib  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    append_results,
+    machine,
+    parse_size,
+    peak_rss_mib,
+    profiled,
+    size_label,
+    top_frames,
+)
 
 
 
@@ -62,20 +73,16 @@ def stage_load(uri: str, folder: str) -> dict[str, Any]:
 
 
 def stage_resolve(uri: str, profile: str | None) -> dict[str, Any]:
+    """The full run; under pyinstrument when `profile` (a path without suffix) is given."""
     from graphstore.connect import open_store
     from graphstore.resolution import Resolver
 
     with open_store(uri) as store:
-        prof = cProfile.Profile() if profile else None
+        backend = store.info().backend
         t = time.perf_counter()
-        if prof:
-            prof.enable()
-        summary = Resolver(store).resolve(full=True)
-        if prof:
-            prof.disable()
+        with profiled(Path(profile) if profile else None, f"full resolution, {backend}: bench/resolution.py"):
+            summary = Resolver(store).resolve(full=True)
         elapsed = time.perf_counter() - t
-    if prof and profile:
-        prof.dump_stats(profile)
     return {
         "records": summary.records, "persons": summary.persons, "accounts": summary.accounts,
         "seconds": elapsed, "stages": summary.stages, "peak_rss_mib": peak_rss_mib(),
@@ -133,7 +140,7 @@ def hold_out(folder: Path, n: int) -> tuple[str, list[str]]:
     return header, held
 
 
-def run_one(size: int, store_kind: str, incremental: int, profile: bool, tmp: Path) -> dict[str, Any]:
+def run_one(size: int, store_kind: str, incremental: int, profile: Path | None, tmp: Path) -> dict[str, Any]:
     from loaders.generate import generate
 
     folder = tmp / f"data-{size}"
@@ -152,16 +159,14 @@ def run_one(size: int, store_kind: str, incremental: int, profile: bool, tmp: Pa
     out: dict[str, Any] = {"size": size, "store": store_kind}
     out["load"] = child(["load", uri, str(folder)])
     print(f"  load: {out['load']['rows']:,} rows, {out['load']['records_per_s']:,.0f} records/s", flush=True)
-    prof_path = str(tmp / f"resolve-{size}-{store_kind}.prof") if profile else ""
-    out["resolve"] = child(["resolve", uri, prof_path])
+    stem = profile / f"resolve-{size_label(size)}-{store_kind}" if profile else None
+    out["resolve"] = child(["resolve", uri, str(stem) if stem else ""])
     r = out["resolve"]
     print(f"  full resolution: {r['seconds']:.1f}s, peak RSS {r['peak_rss_mib']:,.0f} MiB, "
           f"{r['persons']:,} persons, {r['accounts']:,} accounts; stages {r['stages']}", flush=True)
-    if profile:
-        stats = pstats.Stats(prof_path)
-        stats.sort_stats("cumulative")
-        print("  profile (top 20 by cumulative time):")
-        stats.print_stats(20)
+    if stem:
+        print(top_frames(stem.with_suffix(".txt").read_text("utf-8")), flush=True)
+        print(f"  profile: {stem}.txt and {stem}.html", flush=True)
     if incremental:
         work = tmp / f"inc-{size}-{store_kind}"
         work.mkdir(exist_ok=True)
@@ -212,7 +217,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="100k", help="comma-separated record counts, e.g. 20k,100k,1M")
     ap.add_argument("--store", choices=["sqlite", "neo4j", "both"], default="sqlite")
     ap.add_argument("--incremental", type=int, default=200, help="held-out records loaded one at a time")
-    ap.add_argument("--profile", action="store_true", help="cProfile the full run and print the top functions")
+    ap.add_argument("--profile", metavar="DIR", type=Path,
+                    help="run the full resolution under pyinstrument; write an HTML and a text report to DIR")
     ap.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
     ap.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
     args = ap.parse_args()
@@ -222,7 +228,8 @@ def main() -> None:
         for size in (parse_size(s) for s in args.sizes.split(",")):
             for kind in stores:
                 print(f"{size:,} records on {kind}:", flush=True)
-                results.append(run_one(size, kind, args.incremental, args.profile, Path(tmp)))
+                results.append(run_one(size, kind, args.incremental,
+                                           args.profile.resolve() if args.profile else None, Path(tmp)))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
     if not args.no_write:

@@ -1,11 +1,13 @@
 """`python -m bench --quick` judges figures and accuracy, never timings: the rules that
-decide whether a suite run passes, on made-up reports."""
+decide whether a suite run passes, on made-up reports; and what a --profile run writes."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,3 +48,25 @@ def test_missing_figures_and_failed_scripts_are_failures() -> None:
     assert any("no api figures" in f for f in failures)
     assert any("no Splink figures" in f for f in failures)
     assert check(r, quick=True, splink=False, api=False) == ["python bench/api_resolve.py: exit 1"]
+
+
+def test_a_profile_names_where_the_time_went(tmp_path: Path) -> None:
+    pytest.importorskip("pyinstrument")
+    from bench.common import profiled, top_frames
+
+    def spin_for_a_while() -> int:
+        total = 0
+        for i in range(300_000):
+            total += i * i
+        return total
+
+    with profiled(tmp_path / "spin", "a made-up run"):
+        spin_for_a_while()
+    text = (tmp_path / "spin.txt").read_text("utf-8")
+    assert (tmp_path / "spin.html").stat().st_size > 0
+    summary = top_frames(text)
+    assert summary.startswith("# a made-up run") and "spin_for_a_while" in summary
+    assert "Call tree" in text and "Call tree" not in summary
+    with profiled(None, "not profiled"):  # no directory: no profiler, no files
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spin.html", "spin.txt"]

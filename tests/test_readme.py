@@ -31,6 +31,15 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "bash scripts/neo4j start" in lines
 
 
+def test_ci_runs_the_quick_benchmark_the_readme_describes() -> None:
+    ci = (ROOT / ".ci" / "run").read_text("utf-8")
+    lines = [line.strip() for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    bench = [line for line in lines if line.startswith("python -m bench")]
+    assert bench and "--quick" in bench[0].split(), bench
+    assert lines.index(bench[0]) > lines.index("bash scripts/test")  # it wipes the tests' Neo4j database
+    assert f"`{bench[0]}`" in " ".join(README.split())
+
+
 def test_every_entitystore_command_in_the_readme_exists() -> None:
     runner = CliRunner()
     seen = set()
