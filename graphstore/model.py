@@ -9,10 +9,11 @@ Entity, Entity -BELONGS_TO-> Entity, Entity -CHILD_OF-> Entity.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
+
+from . import jsontext
 
 PERSON = "person"
 ACCOUNT = "account"
@@ -48,12 +49,12 @@ def identifier_key(kind: str, value: str) -> str:
     return f"{kind}:{value}"
 
 
-@dataclass(frozen=True, slots=True)
-class IdentifierRef:
+class IdentifierRef(NamedTuple):
     """A normalized identifier a record carries, and the source field it came from.
 
     Two records carrying the same (kind, value) point at one shared Identifier node;
-    that node is the evidence that links them.
+    that node is the evidence that links them. A named tuple, not a frozen dataclass:
+    loaders make about three per row, and `_make` builds one in a fifth of the time.
     """
 
     kind: str
@@ -96,16 +97,22 @@ class Record:
 
     def compute_hash(self) -> str:
         """Hash of what the source said (not of when we loaded it), so reloads are no-ops."""
-        payload = {
-            "source": self.source,
-            "source_id": self.source_id,
-            "attrs": self.attrs,
-            "norm": self.norm,
-            "identifiers": sorted((i.kind, i.value, i.field) for i in self.identifiers),
-            "updated_at": self.updated_at,
-        }
-        raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
-        return hashlib.blake2b(raw.encode("utf-8"), digest_size=16).hexdigest()
+        return content_hash(
+            self.source, self.source_id, self.attrs, self.norm,
+            [(i.kind, i.value, i.field) for i in self.identifiers], self.updated_at,
+        )
+
+
+def content_hash(
+    source: str, source_id: str, attrs: dict[str, Any], norm: dict[str, str],
+    identifiers: list[tuple[str, str, str]], updated_at: str | None,
+) -> str:
+    """A record's content hash from its parts, so a loader can compare a row with what the
+    store holds before building a Record. Sorted-key JSON through jsontext (orjson): the
+    text costs ~1.5 µs against ~9.5 µs with the stdlib. Stores written before this hash
+    (stdlib JSON text) see each record once as updated on its next reload."""
+    payload = (source, source_id, attrs, norm, sorted(identifiers), updated_at)
+    return hashlib.blake2b(jsontext.dumpb(payload), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ Errors: a store that cannot be reached or is misconfigured raises `StoreUnavaila
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -104,6 +105,16 @@ class GraphStore(ABC):
         and load time appended to `history`, and its identifier links are replaced.
         The whole batch is one transaction: after a crash it is all there or not at all.
         """
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """Brackets a load of many records (the loaders wrap every file and folder in it).
+
+        A store may prepare for a bulk write here, such as deferring index upkeep to the end.
+        Reads inside the block still return correct results, though they may be slower.
+        If the process dies inside it, the store still opens and works. Blocks may nest.
+        The default does nothing.
+        """
+        return nullcontext()
 
     @abstractmethod
     def get_records(self, keys: Iterable[str]) -> dict[str, Record]:

@@ -20,7 +20,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from graphstore.model import IdentifierRef, Record
+from graphstore.model import IdentifierRef, Record, content_hash
 
 from . import normalize as N
 from .mapping import IdentifierSpec, SourceMapping
@@ -95,7 +95,7 @@ class Converter:
         sid, attrs, norm, idents, updated_at, h = self.convert_compact(values)
         return Record(
             source=self.source, source_id=sid, attrs=attrs, norm=norm,
-            identifiers=[IdentifierRef(*i) for i in idents], updated_at=updated_at,
+            identifiers=list(map(IdentifierRef._make, idents)), updated_at=updated_at,
             loaded_at=loaded_at, batch_id=batch_id, content_hash=h,
         )
 
@@ -163,10 +163,7 @@ class Converter:
             norm["email_domain"] = N.email_domain(first_email)
         updated_at = stamps.get(self.updated_attr) if self.updated_attr else None
         idents = list(identifiers)
-        h = Record(
-            source=self.source, source_id=sid, attrs=attrs, norm=norm,
-            identifiers=[IdentifierRef(*i) for i in idents], updated_at=updated_at,
-        ).content_hash
+        h = content_hash(self.source, sid, attrs, norm, idents, updated_at)
         return sid, attrs, norm, idents, updated_at, h
 
     def _identifier(self, spec: IdentifierSpec, item: str, region: str | None, out: dict[tuple[str, str, str], None]) -> int:

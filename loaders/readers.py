@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .mapping import SourceMapping
 
 MAX_RAW = 20_000  # raw text kept per quarantined row
@@ -230,16 +232,25 @@ def _csv_rows(p: Path, mapping: SourceMapping) -> Iterator[RawRow]:
             yield RawRow(start, raw, {c: fields[i] for c, i in index})
 
 
+def _loads(text: str) -> Any:
+    """orjson (about 3x the stdlib's speed) for the common line; the stdlib decides what
+    orjson refuses but JSON allows in practice (integers beyond 64 bits, NaN), and
+    words the error for a line that is not JSON."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _jsonl_rows(p: Path, mapping: SourceMapping) -> Iterator[RawRow]:
     cols = mapping.columns()
-    loads = json.loads
     with p.open(encoding=_encoding(mapping)) as fh:
         for number, text in enumerate(fh, start=1):
             if not text.strip():
                 continue
             raw = text[:MAX_RAW]
             try:
-                obj = loads(text)
+                obj = _loads(text)
             except json.JSONDecodeError as exc:
                 yield RawRow(number, raw, None, f"unparsable line: not JSON ({exc.msg}, column {exc.colno})")
                 continue

@@ -377,6 +377,8 @@ def test_sigkill_mid_load_then_rerun_equals_uninterrupted_load(store_kind: str, 
     assert proc.wait(timeout=30) == -signal.SIGKILL
 
     with make_store(store_kind, tmp_path) if store_kind == "sqlite" else _reopen_neo4j() as store:
+        if store_kind == "sqlite":  # killed inside bulk_load: reopening brought the indexes back
+            assert _indexes(store) == _indexes(fresh("sqlite", tmp_path / "fresh"))
         partial = store.source_counts().get("crm", 0)
         assert 200 < partial < g.counts["crm"] - 100  # some batches (minus quarantined rows), not all
         s = load_file(store, "crm", crm, batch_size=100)
@@ -388,3 +390,35 @@ def _reopen_neo4j() -> GraphStore:
     from graphstore.connect import open_store
 
     return open_store(neo4j_uri())
+
+
+# -- bulk loads (SQLite defers index upkeep into an empty store) ----------------------
+
+
+def _indexes(store: GraphStore) -> set[tuple[str, str]]:
+    return set(store._query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))  # type: ignore[attr-defined]
+
+
+def test_bulk_load_into_an_empty_sqlite_store_defers_and_restores_indexes(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    before = _indexes(store)
+    deferred = {name for name, _ in before if name.startswith(("records_", "has_", "identifiers_"))}
+    assert {"records_full_name", "has_identifier", "identifiers_degree"} <= deferred
+    with store.bulk_load():
+        with store.bulk_load():  # nested: the inner block neither drops nor restores
+            assert {name for name, _ in _indexes(store)} & deferred == set()
+        assert {name for name, _ in _indexes(store)} & deferred == set()
+        load_file(store, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(GOOD)))
+        assert len(store.records_with_identifiers([identifier_key("device_id", "dev-1")])[identifier_key("device_id", "dev-1")]) == 2
+    assert _indexes(store) == before
+    with store.bulk_load():  # not empty any more: readers keep their indexes
+        assert _indexes(store) == before
+    assert _indexes(store) == before
+
+
+def test_bulk_load_restores_indexes_when_the_load_fails(tmp_path: Path) -> None:
+    store = make_store("sqlite", tmp_path)
+    before = _indexes(store)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        load_file(CrashAfter(store, 0), SHOP, write(tmp_path / "shop.csv", HEADER + "".join(GOOD)))  # type: ignore[arg-type]
+    assert _indexes(store) == before
