@@ -24,6 +24,7 @@ load at the next batch with that error.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import queue
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphstore.gc_pause import gc_paused
 from graphstore.model import IdentifierRef, QuarantineRow, Record, Run, utcnow
 from graphstore.store import GraphStore
 
@@ -60,6 +62,7 @@ _worker_converter: Converter | None = None
 def _init_worker(mapping: SourceMapping) -> None:
     global _worker_converter
     _worker_converter = Converter(mapping)
+    gc.disable()  # a worker only converts rows, which make no reference cycles (see gc_pause)
 
 
 def _convert_chunk(chunk: list[dict[str, Any] | None]) -> tuple[list[Any], dict[str, int]]:
@@ -339,7 +342,7 @@ def load_file(
     convert in this process). The result is the same either way.
     """
     m = load_mapping(mapping)
-    with store.bulk_load():
+    with store.bulk_load(), gc_paused():
         return _Loader(store, m, Path(path), batch_size).run(progress, workers)
 
 
