@@ -34,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, append_results, machine_facts, parse_size, size_label
+from bench.common import RESULTS, append_results, git_commit, machine_facts, parse_size, size_label
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -50,11 +50,9 @@ def versions() -> dict[str, str]:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             pass
-    try:
-        out["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                       text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
+    commit = git_commit()
+    if commit:
+        out["commit"] = commit
     return out
 
 

@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import resource
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,19 @@ def parse_size(text: str) -> int:
     t = text.strip().lower()
     mult = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
     return int(float(t[:-1] if mult > 1 else t) * mult)
+
+
+def git_commit() -> str | None:
+    """The checkout's short commit, with "+changes" when tracked files differ from it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+changes" if dirty else "")
 
 
 def size_label(n: int) -> str:
@@ -129,7 +143,7 @@ def write_profile(session: Any, stem: Path, title: str) -> str:
         f"# pyinstrument {__version__}, one sample per {PROFILE_INTERVAL * 1000:g} ms of this thread; "
         f"{session.duration:.1f} s wall, {session.cpu_time:.1f} s CPU, {session.sample_count:,} samples; "
         f"interactive view: {html.name}",
-        f"# {machine()}",
+        f"# {machine()}; commit {git_commit() or '?'}",
         "",
         f"Top {PROFILE_TOP} functions by own time (seconds, share of wall time):",
         *top,
