@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -169,6 +170,7 @@ class Neo4jStore(GraphStore):
                 location, auth=auth, connection_timeout=_CONNECT_TIMEOUT_S, max_connection_lifetime=3600
             )
             self._bookmarks = GraphDatabase.bookmark_manager()
+            self._local = threading.local()  # .tx: the transaction `in_one_transaction` runs in
             self._driver.verify_connectivity()
             self._version = self._server_version()
             self._create_schema()
@@ -199,8 +201,16 @@ class Neo4jStore(GraphStore):
             database=self._database, bookmark_manager=self._bookmarks, fetch_size=READ_CHUNK, **config
         )
 
+    def _bound_tx(self) -> ManagedTransaction | None:
+        """The transaction an `in_one_transaction` block on this thread runs in, if any."""
+        return getattr(self._local, "tx", None)
+
     def _write(self, work: Callable[..., T], *args: Any) -> T:
-        """Run `work(tx, *args)` as one managed write transaction (retried on transient errors)."""
+        """Run `work(tx, *args)` as one managed write transaction (retried on transient errors),
+        or inside the enclosing `in_one_transaction` block's transaction."""
+        tx = self._bound_tx()
+        if tx is not None:
+            return work(tx, *args)
         with self._errors(), self._session() as session:
             return session.execute_write(work, *args)
 
@@ -208,8 +218,41 @@ class Neo4jStore(GraphStore):
         """Run `work(tx, *args)` as one managed read transaction. Reads give up on a lost
         server after a few seconds rather than the driver's 30: a caller (an API request
         with its own time limit) learns the store is unavailable while it can still say so."""
+        tx = self._bound_tx()
+        if tx is not None:
+            return work(tx, *args)
         with self._errors(), self._session(max_transaction_retry_time=_READ_RETRY_S) as session:
             return session.execute_read(work, *args)
+
+    def in_one_transaction(self, work: Callable[[], T]) -> T:
+        """`work()` with every store call it makes on this thread in one managed write
+        transaction: each call costs one round trip per statement instead of a transaction of
+        its own (begin, run, commit), and the run pays one commit (one log flush) instead of
+        one per write. Retried from the start on transient errors (deadlocks); an exception
+        that is not the store's commits what was written before it is re-raised, as it would
+        have been committed call by call."""
+        if self._bound_tx() is not None:
+            return work()
+        failure: list[BaseException] = []
+
+        def tx_work(tx: ManagedTransaction) -> T | None:
+            failure.clear()
+            self._local.tx = tx
+            try:
+                return work()
+            except (Neo4jError, DriverError):
+                raise
+            except Exception as exc:  # not the store's: keep the writes, re-raise after commit
+                failure.append(exc)
+                return None
+            finally:
+                self._local.tx = None
+
+        with self._errors(), self._session() as session:
+            out = session.execute_write(tx_work)
+        if failure:
+            raise failure[0]
+        return out  # type: ignore[return-value]
 
     def _query(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
         """One read statement, one transaction."""
@@ -263,6 +306,10 @@ class Neo4jStore(GraphStore):
 
     def counts(self) -> dict[str, int]:
         row = self._query("counts", person=PERSON, account=ACCOUNT, near_miss=NEAR_MISS)[0]
+        return {k: int(v) for k, v in row.items()}
+
+    def entity_counts(self) -> dict[str, int]:
+        row = self._query("entity_counts", person=PERSON, account=ACCOUNT)[0]
         return {k: int(v) for k, v in row.items()}
 
     def wipe(self) -> None:
@@ -526,21 +573,15 @@ class Neo4jStore(GraphStore):
         return [self._entity(row) for row in rows]
 
     def _set_links(self, rel: str, mapping: Mapping[str, str | None]) -> None:
-        """Replace one outgoing link per left key (`<rel>_clear` then `<rel>_set`), one transaction.
+        """Replace one outgoing link per left key (`<rel>_replace`: the old link goes, the new one
+        is made), one statement per chunk, one transaction.
 
         A link whose target entity does not exist is not created (there is no node to point at).
         """
         if not mapping:
             return
-        keys = list(mapping)
-        pairs = [[k, v] for k, v in mapping.items() if v is not None]
-
-        def work(tx: ManagedTransaction) -> None:
-            _run_chunked(tx, f"{rel}_clear", "keys", keys)
-            if pairs:
-                _run_chunked(tx, f"{rel}_set", "rows", pairs)
-
-        self._write(work)
+        rows = [[k, v] for k, v in mapping.items()]
+        self._write(lambda tx: _run_chunked(tx, f"{rel}_replace", "rows", rows))
 
     def _one_to_one(self, name: str, keys: Iterable[str]) -> dict[str, str]:
         return {row["lhs"]: row["rhs"] for row in self._query_keys(name, keys)}
@@ -639,29 +680,31 @@ class Neo4jStore(GraphStore):
     def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
         if not events:
             return []
+        rows = [
+            {
+                "entity_id": e.entity_id,
+                "type": e.type,
+                "at": e.at,
+                "run_id": e.run_id,
+                "rule_version": e.rule_version,
+                "cause": e.cause,
+                "actor": e.actor,
+                "details": _dumps(e.details),
+            }
+            for e in events
+        ]
 
-        def work(tx: ManagedTransaction) -> int:
-            base = self._reserve(tx, "event_seq", len(events))
-            rows = [
-                {
-                    "seq": base + n,
-                    "entity_id": e.entity_id,
-                    "type": e.type,
-                    "at": e.at,
-                    "run_id": e.run_id,
-                    "rule_version": e.rule_version,
-                    "cause": e.cause,
-                    "actor": e.actor,
-                    "details": _dumps(e.details),
-                }
-                for n, e in enumerate(events, start=1)
+        def work(tx: ManagedTransaction) -> list[int]:
+            # each chunk numbers its events from the counter, right after the chunk before it
+            return [
+                int(_run(tx, "events_append", name="event_seq", rows=list(chunk))[0]["base"])
+                for chunk in _chunks(rows, WRITE_CHUNK)
             ]
-            _run_chunked(tx, "events_append", "rows", rows)
-            return base
 
-        base = self._write(work)
-        for n, e in enumerate(events, start=1):
-            e.seq = base + n
+        bases = self._write(work)
+        for i, e in enumerate(events):
+            chunk, n = divmod(i, WRITE_CHUNK)
+            e.seq = bases[chunk] + n + 1
         return list(events)
 
     @staticmethod
@@ -741,17 +784,17 @@ class Neo4jStore(GraphStore):
     def add_quarantine(self, rows: Sequence[QuarantineRow]) -> None:
         if not rows:
             return
+        params = [
+            {
+                "source": q.source, "file": q.file, "line": q.line, "raw": q.raw, "reason": q.reason,
+                "batch_id": q.batch_id, "at": q.at,
+            }  # fmt: skip
+            for q in rows
+        ]
 
         def work(tx: ManagedTransaction) -> None:
-            base = self._reserve(tx, "quarantine_id", len(rows))
-            params = [
-                {
-                    "id": base + n, "source": q.source, "file": q.file, "line": q.line, "raw": q.raw,
-                    "reason": q.reason, "batch_id": q.batch_id, "at": q.at,
-                }  # fmt: skip
-                for n, q in enumerate(rows, start=1)
-            ]
-            _run_chunked(tx, "quarantine_add", "rows", params)
+            for chunk in _chunks(params, WRITE_CHUNK):  # each chunk numbered right after the one before
+                _run(tx, "quarantine_add", name="quarantine_id", rows=list(chunk))
 
         self._write(work)
 

@@ -37,6 +37,10 @@ PERSON_PREFIX = "P-"
 WATERMARK_KEY = "resolve.load_watermark"
 RULES_KEY = "resolve.rule_version"
 _WRITE_BATCH = 10_000
+# An incremental run over at most this many changed records runs as one store transaction
+# (GraphStore.in_one_transaction): a round trip per statement, one commit. Bigger runs write
+# in batches of their own, so that no transaction grows with the size of a load.
+_ONE_TRANSACTION_MAX = 1_000
 
 Progress = Callable[[str], None]
 
@@ -106,28 +110,41 @@ class Resolver:
         self, full: bool, record_keys: Iterable[str] | None, progress: Progress | None, actor: str | None, cause: str
     ) -> ResolveSummary:
         started = utcnow()
-        mark = self.store.load_watermark()  # before any record is read: later writes come after it
-        previous_rules = self.store.get_meta(RULES_KEY)
-        if previous_rules != self.rules.rule_version:
-            full = True if record_keys is None else full
-        run = _Run(self, "full" if full else "incremental", progress or (lambda _m: None), actor, cause)
-        if full:
-            run.full()
-        else:
-            keys = (
-                sorted(set(record_keys))
-                if record_keys is not None
-                else self.store.records_loaded_since(self.store.get_meta(WATERMARK_KEY))
+
+        def start() -> tuple[str, bool, list[str]]:
+            mark = self.store.load_watermark()  # before any record is read: later writes come after it
+            run_full = full
+            if self.store.get_meta(RULES_KEY) != self.rules.rule_version:
+                run_full = True if record_keys is None else full
+            keys: list[str] = []
+            if not run_full:
+                keys = (
+                    sorted(set(record_keys))
+                    if record_keys is not None
+                    else self.store.records_loaded_since(self.store.get_meta(WATERMARK_KEY))
+                )
+            return mark, run_full, keys
+
+        mark, full, keys = self.store.in_one_transaction(start)
+
+        def body() -> ResolveSummary:
+            run = _Run(self, "full" if full else "incremental", progress or (lambda _m: None), actor, cause)
+            if full:
+                run.full()
+            else:
+                run.incremental(keys)
+            summary = run.finish()
+            if record_keys is None or full:
+                self.store.set_meta(WATERMARK_KEY, mark)
+                self.store.set_meta(RULES_KEY, self.rules.rule_version)
+            self.store.save_run(
+                Run(summary.run_id, "resolve", started, utcnow(), self.rules.rule_version, summary.as_dict())
             )
-            run.incremental(keys)
-        summary = run.finish()
-        if record_keys is None or full:
-            self.store.set_meta(WATERMARK_KEY, mark)
-            self.store.set_meta(RULES_KEY, self.rules.rule_version)
-        self.store.save_run(
-            Run(summary.run_id, "resolve", started, utcnow(), self.rules.rule_version, summary.as_dict())
-        )
-        return summary
+            return summary
+
+        if full or len(keys) > _ONE_TRANSACTION_MAX:
+            return body()
+        return self.store.in_one_transaction(body)
 
     # -- steward overrides -------------------------------------------------------------
     def link(self, a: str, b: str, actor: str, reason: str) -> OverrideOutcome:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, nullcontext
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 from .model import (
     ApiKey,
@@ -47,6 +47,9 @@ class StoreUnavailable(StoreError):
 
 class StoreUriError(StoreError, ValueError):
     """The store URI itself is not one we understand."""
+
+
+T = TypeVar("T")
 
 
 class GraphStore(ABC):
@@ -88,6 +91,18 @@ class GraphStore(ABC):
     @abstractmethod
     def wipe(self) -> None:
         """Delete everything this store holds. Tests and the demo use it; nothing else should."""
+
+    def in_one_transaction(self, work: Callable[[], T]) -> T:
+        """Call `work()`, whose store calls (on this thread) a backend may run in one
+        transaction: a small incremental resolution is dozens of small reads and writes, and
+        a networked backend pays a round trip and a commit for each when they run apart.
+
+        `work` must be repeatable: a backend may roll it back and call it again from the
+        start on a transient error (a deadlock). An exception from `work` that is not the
+        store's is re-raised after what was written before it is committed, as it would be
+        with one transaction per call. This default simply calls `work()`.
+        """
+        return work()
 
     def __enter__(self) -> GraphStore:
         return self

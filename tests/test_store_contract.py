@@ -271,6 +271,40 @@ def test_event_log_is_append_only_and_filterable(store: GraphStore) -> None:
     assert store.events(entity_ids=[]) == []
 
 
+def test_event_seqs_are_consecutive_in_a_batch_bigger_than_one_statement(store: GraphStore) -> None:
+    first = store.append_events([EntityEvent("P0", "created")])[0].seq
+    evs = store.append_events([EntityEvent(f"P{i}", "record_added") for i in range(1, 12_001)])
+    assert [e.seq for e in evs] == list(range(first + 1, first + 12_001))
+    stored = store.events(after_seq=first + 4_999, limit=3)
+    assert [(e.seq, e.entity_id) for e in stored] == [(first + 5_000, "P5000"), (first + 5_001, "P5001"),
+                                                      (first + 5_002, "P5002")]
+
+
+def test_in_one_transaction_reads_its_own_writes(store: GraphStore) -> None:
+    def work() -> str | None:
+        store.set_meta("k", "1")
+        store.upsert_entities([Entity("P1", "person")])
+        store.set_memberships({"crm:1": "P1"})
+        assert store.entity_of_records(["crm:1"]) == {"crm:1": "P1"}
+        return store.get_meta("k")
+
+    assert store.in_one_transaction(work) == "1"
+    assert store.get_meta("k") == "1" and store.entity_of_records(["crm:1"]) == {"crm:1": "P1"}
+    assert store.entity_counts() == {"persons": 1, "accounts": 0}
+
+
+def test_in_one_transaction_keeps_writes_made_before_an_error_of_the_caller(store: GraphStore) -> None:
+    """Like one transaction per call: what was written before a (non-store) error stays."""
+
+    def work() -> None:
+        store.set_meta("k", "2")
+        raise ValueError("the caller's own error")
+
+    with pytest.raises(ValueError, match="the caller's own error"):
+        store.in_one_transaction(work)
+    assert store.get_meta("k") == "2"
+
+
 def test_overrides_are_kept_when_removed(store: GraphStore) -> None:
     store.add_override(Override("o1", CANNOT_LINK, "crm:2", "crm:1", "alice", "different people", "2026-01-01T00:00:00+00:00"))
     store.add_override(Override("o2", LINK, "crm:3", "crm:4", "bob", "same person", "2026-01-02T00:00:00+00:00"))
