@@ -34,6 +34,7 @@ from .model import (
     Run,
     StoreInfo,
     UpsertResult,
+    identifier_key,
     utcnow,
 )
 from .store import GraphStore, StoreUnavailable
@@ -264,7 +265,7 @@ class SqliteStore(GraphStore):
                     rec.history = history
                     updates.append(self._record_row(rec))
                     unlink_keys.append(key)
-                link_rows.extend((key, i.key, i.kind, i.value, i.field) for i in rec.identifiers)
+                link_rows.extend((key, identifier_key(kind, value), kind, value, fld) for kind, value, fld in rec.identifiers)
             if inserts or updates:  # number the write only when it changes something
                 seq = self._next_load_seq(c)
                 inserts = [(*row, seq) for row in inserts]
@@ -326,7 +327,7 @@ class SqliteStore(GraphStore):
     def _record_row(r: Record) -> tuple[Any, ...]:
         return (
             r.key, r.source, r.source_id, _dumps(r.attrs), _dumps(r.norm), r.updated_at,
-            r.loaded_at, r.batch_id, r.content_hash, _dumps(r.history),
+            r.loaded_at, r.batch_id, r.content_hash, _dumps(r.history) if r.history else "[]",
         )
 
     @staticmethod
