@@ -8,6 +8,7 @@ each thread gets its own connection because sqlite3 connections are not shareabl
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections import defaultdict
@@ -125,6 +126,34 @@ _dumps = jsontext.dumps
 _loads = jsontext.loads
 
 
+_BULK_MARK = "bulk_load"  # meta row while a bulk load defers identifier upkeep: "pid@boot id"
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _owner() -> str:
+    return f"{os.getpid()}@{_boot_id()}"
+
+
+def _owner_alive(mark: str) -> bool:
+    """Whether the process that wrote a bulk mark may still be loading (same boot, pid alive)."""
+    pid, _, boot = mark.partition("@")
+    if boot != _boot_id() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class SqliteStore(GraphStore):
     """GraphStore on one SQLite file. `path` may be ":memory:"-like only for tests via a temp file."""
 
@@ -136,6 +165,7 @@ class SqliteStore(GraphStore):
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._bulk_depth = 0
+        self._deferring = False  # inside an outer bulk_load that defers identifier upkeep
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreUnavailable(self.uri, f"folder {self.path.parent} does not exist")
@@ -149,6 +179,10 @@ class SqliteStore(GraphStore):
                 conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
                 )
+            mark = conn.execute("SELECT value FROM meta WHERE key = ?", (_BULK_MARK,)).fetchone()
+            if mark and not _owner_alive(mark[0]):  # a bulk load died: finish what it deferred
+                with self._tx() as c:
+                    self._finish_bulk(c, [])
         except sqlite3.DatabaseError as exc:
             raise StoreUnavailable(self.uri, f"not a usable SQLite database ({exc})") from None
 
@@ -271,7 +305,7 @@ class SqliteStore(GraphStore):
                 inserts = [(*row, seq) for row in inserts]
                 updates = [(*row, seq) for row in updates]
             if unlink_keys:
-                self._unlink(c, unlink_keys)
+                self._unlink(c, unlink_keys, with_identifiers=not self._deferring)
             if inserts:
                 c.executemany("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?)", inserts)
             if updates:
@@ -280,17 +314,24 @@ class SqliteStore(GraphStore):
                     " batch_id=?8, content_hash=?9, history=?10, load_seq=?11 WHERE key=?1",
                     updates,
                 )
-            self._link(c, link_rows)
+            self._link(c, link_rows, with_identifiers=not self._deferring)
         return result
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """Into an empty store, secondary indexes on records, has and identifiers are dropped
-        and rebuilt once at the end: sorting the keys once beats keeping six B-trees in
-        order row by row (100k records: 54 -> 35 µs of CPU per record written, plus ~2 s to
-        rebuild). A store that holds records already is left as it is, because its readers
-        need the indexes. If the process dies midway, the next open recreates them (the
-        schema is all IF NOT EXISTS).
+        """Into an empty store, index and identifier upkeep waits for the end of the block.
+
+        The secondary indexes on records, has and identifiers are dropped and rebuilt once,
+        and identifier nodes with their degrees are computed once from `has`. Keeping
+        them row by row means random inserts into B-trees larger than the page cache, and
+        each 5,000-row commit copies those pages through the WAL again. Measured at 1M
+        records: 7,635 -> 11,958 records/s, main-process CPU 85 -> 63 s, 6.8 -> 3.6 GiB
+        written; the rebuild takes about 3 s. A store that already holds records is left as
+        it is, since its readers need the indexes. Until the block ends, readers see
+        records without their identifiers. If the process dies inside it, the next open
+        recreates the indexes (the schema is all IF NOT EXISTS), and it rebuilds the
+        identifiers too once the owner is gone (the `bulk_load` meta row names its pid and
+        boot).
         """
         if self._bulk_depth or self._query("SELECT 1 FROM records LIMIT 1"):
             self._bulk_depth += 1
@@ -299,21 +340,39 @@ class SqliteStore(GraphStore):
             finally:
                 self._bulk_depth -= 1
             return
-        self._bulk_depth += 1
         deferred = self._query(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
             " AND tbl_name IN ('records', 'has', 'identifiers')"
         )
+        with self._tx() as c:
+            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (_BULK_MARK, _owner()))
+            for name, _sql in deferred:
+                c.execute(f'DROP INDEX IF EXISTS "{name}"')
+        self._bulk_depth += 1
+        self._deferring = True
         try:
-            with self._tx() as c:
-                for name, _sql in deferred:
-                    c.execute(f'DROP INDEX IF EXISTS "{name}"')
             yield
         finally:
             self._bulk_depth -= 1
+            self._deferring = False
             with self._tx() as c:
-                for _name, sql in deferred:
-                    c.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+                self._finish_bulk(c, [sql for _name, sql in deferred])
+
+    @staticmethod
+    def _finish_bulk(c: sqlite3.Connection, index_sql: list[str]) -> None:
+        """Indexes back (has_identifier first: the identifier rebuild reads through it),
+        identifier nodes and degrees recomputed from `has`, the bulk mark cleared."""
+        index_sql = sorted(index_sql, key=lambda sql: " has_identifier " not in sql)
+        for sql in index_sql:
+            c.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        c.execute("DELETE FROM identifiers")
+        c.execute(
+            "INSERT INTO identifiers(key, kind, value, degree)"
+            " SELECT identifier_key, substr(identifier_key, 1, instr(identifier_key, ':') - 1),"
+            " substr(identifier_key, instr(identifier_key, ':') + 1), count(DISTINCT record_key)"
+            " FROM has GROUP BY identifier_key"
+        )
+        c.execute("DELETE FROM meta WHERE key = ?", (_BULK_MARK,))
 
     @staticmethod
     def _next_load_seq(c: sqlite3.Connection) -> int:
@@ -331,13 +390,16 @@ class SqliteStore(GraphStore):
         )
 
     @staticmethod
-    def _link(c: sqlite3.Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
+    def _link(c: sqlite3.Connection, rows: list[tuple[str, str, str, str, str]], with_identifiers: bool) -> None:
+        """`has` rows, and (unless a bulk load defers them) identifier nodes and degrees."""
         if not rows:
             return
         c.executemany(
             "INSERT OR IGNORE INTO has(record_key, identifier_key, field) VALUES (?,?,?)",
             [(r[0], r[1], r[4]) for r in rows],
         )
+        if not with_identifiers:
+            return
         distinct = {(r[0], r[1]): (r[1], r[2], r[3]) for r in rows}
         c.executemany(
             "INSERT INTO identifiers(key, kind, value, degree) VALUES (?,?,?,1)"
@@ -346,15 +408,17 @@ class SqliteStore(GraphStore):
         )
 
     @staticmethod
-    def _unlink(c: sqlite3.Connection, record_keys: list[str]) -> None:
+    def _unlink(c: sqlite3.Connection, record_keys: list[str], with_identifiers: bool) -> None:
         for chunk in _chunks(record_keys):
-            rows = c.execute(
-                f"SELECT DISTINCT record_key, identifier_key FROM has WHERE record_key IN ({_marks(len(chunk))})",
-                chunk,
-            ).fetchall()
-            c.executemany("UPDATE identifiers SET degree = degree - 1 WHERE key = ?", [(r[1],) for r in rows])
+            if with_identifiers:
+                rows = c.execute(
+                    f"SELECT DISTINCT record_key, identifier_key FROM has WHERE record_key IN ({_marks(len(chunk))})",
+                    chunk,
+                ).fetchall()
+                c.executemany("UPDATE identifiers SET degree = degree - 1 WHERE key = ?", [(r[1],) for r in rows])
             c.execute(f"DELETE FROM has WHERE record_key IN ({_marks(len(chunk))})", chunk)
-        c.execute("DELETE FROM identifiers WHERE degree <= 0")
+        if with_identifiers:
+            c.execute("DELETE FROM identifiers WHERE degree <= 0")
 
     _IDENTS_OF = (
         "SELECT h.record_key, i.kind, i.value, h.field FROM has h JOIN identifiers i ON i.key = h.identifier_key"

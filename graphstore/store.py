@@ -124,10 +124,11 @@ class GraphStore(ABC):
     def bulk_load(self) -> AbstractContextManager[None]:
         """Brackets a load of many records (the loaders wrap every file and folder in it).
 
-        A store may prepare for a bulk write here, such as deferring index upkeep to the end.
-        Reads inside the block still return correct results, though they may be slower.
-        If the process dies inside it, the store still opens and works. Blocks may nest.
-        The default does nothing.
+        A store may prepare for a bulk write here, such as deferring index and identifier
+        upkeep to the end: until the block ends, readers may see records without their
+        identifiers, and reads may be slower. If the process dies inside it, the store
+        still opens and works, with everything written so far. Blocks may nest. The
+        default does nothing.
         """
         return nullcontext()
 

@@ -399,6 +399,14 @@ def _indexes(store: GraphStore) -> set[tuple[str, str]]:
     return set(store._query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))  # type: ignore[attr-defined]
 
 
+def _degrees_from_records(store: GraphStore) -> dict[str, int]:
+    carriers: dict[str, set[str]] = {}
+    for r in store.iter_records():
+        for i in r.identifiers:
+            carriers.setdefault(i.key, set()).add(r.key)
+    return {k: len(v) for k, v in carriers.items()}
+
+
 def test_bulk_load_into_an_empty_sqlite_store_defers_and_restores_indexes(tmp_path: Path) -> None:
     store = make_store("sqlite", tmp_path)
     before = _indexes(store)
@@ -409,11 +417,36 @@ def test_bulk_load_into_an_empty_sqlite_store_defers_and_restores_indexes(tmp_pa
             assert {name for name, _ in _indexes(store)} & deferred == set()
         assert {name for name, _ in _indexes(store)} & deferred == set()
         load_file(store, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(GOOD)))
-        assert len(store.records_with_identifiers([identifier_key("device_id", "dev-1")])[identifier_key("device_id", "dev-1")]) == 2
+        dev = identifier_key("device_id", "dev-1")
+        assert len(store.records_with_identifiers([dev])[dev]) == 2  # the links are there already
+        assert store.counts()["identifiers"] == 0  # the nodes and degrees come at the end
     assert _indexes(store) == before
-    with store.bulk_load():  # not empty any more: readers keep their indexes
+    degrees = _degrees_from_records(store)
+    assert degrees[identifier_key("device_id", "dev-1")] == 2 and len(degrees) >= 5
+    assert {k: i.degree for k, i in store.get_identifiers(degrees).items()} == degrees
+    assert store.counts()["identifiers"] == len(degrees)
+    with store.bulk_load():  # not empty any more: readers keep their indexes, identifiers stay current
         assert _indexes(store) == before
+        load_file(store, SHOP, write(tmp_path / "more.csv", HEADER + "4,Kim Lee,Acme Inc.,1,2024-02-01T00:00:00Z,kim@acme.com,,dev-1\n"))
+        assert store.get_identifiers([dev])[dev].degree == 3
     assert _indexes(store) == before
+
+
+def test_a_died_bulk_load_is_finished_by_the_next_open(tmp_path: Path) -> None:
+    from graphstore.sqlite_store import SqliteStore
+
+    store = make_store("sqlite", tmp_path)
+    with store.bulk_load():
+        load_file(store, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(GOOD)))
+        with SqliteStore(store.path) as other:  # its owner (this process) is alive: left alone
+            assert other.counts()["identifiers"] == 0
+        with store._tx() as c:  # type: ignore[attr-defined]
+            c.execute("UPDATE meta SET value = '999999999@' || substr(value, instr(value, '@') + 1) WHERE key = 'bulk_load'")
+        with SqliteStore(store.path) as reopened:  # the owner is gone now: the open finishes its work
+            degrees = _degrees_from_records(reopened)
+            assert {k: i.degree for k, i in reopened.get_identifiers(degrees).items()} == degrees
+            assert reopened.get_meta("bulk_load") is None
+    assert _degrees_from_records(store) == degrees and store.counts()["identifiers"] == len(degrees)
 
 
 def test_bulk_load_restores_indexes_when_the_load_fails(tmp_path: Path) -> None:
