@@ -95,7 +95,6 @@ class _JsonlWriter:
 def require_pyarrow() -> Any:
     """pyarrow's parquet module, or a one-line ExportError saying how to install it."""
     try:
-        import pyarrow  # noqa: F401
         import pyarrow.parquet as pq
     except ImportError:
         raise ExportError(

@@ -11,12 +11,10 @@ change.
 
 from __future__ import annotations
 
-import gc
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +22,7 @@ from .accounts import AccountPlanner, previous_accounts
 from .blocking import Candidates, block_keys, candidates_among, identifier_guards, index_views
 from .clustering import OverrideConflict, cluster
 from .explain import Explanation, explain_pair
+from .gc_pause import gc_paused
 from .ids import IdPlan, assign_ids
 from .model import CANNOT_LINK, LINK, MATCH, PERSON, Entity, EntityEvent, MatchEdge, Override, Run, utcnow
 from .rules import Rules, load_rules
@@ -103,7 +102,7 @@ class Resolver:
         A run whose rule version differs from the previous run's is always full: new
         rules may change any decision.
         """
-        with _gc_paused():
+        with gc_paused():
             return self._resolve(full, record_keys, progress, actor, cause)
 
     def _resolve(
@@ -522,20 +521,6 @@ class _Run:
         self.summary.accounts = counts["accounts"]
         self.summary.elapsed_s = round(time.perf_counter() - self.t0, 3)
         return self.summary
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """A run builds millions of small long-lived objects (views, pairs, edges) and no
-    reference cycles; the cyclic collector would rescan them all on every generation-2
-    pass (about a fifth of a full run at 100k records). Paused for the run, restored after."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _all_persons(store: GraphStore) -> Iterable[Entity]:
