@@ -151,7 +151,7 @@ def splink_settings(model: str) -> Any:
 
 
 def stage_splink(parquet: str, out: str, predict_at: float, cluster_at: float, u_pairs: float,
-                 extra_thresholds: list[float], model: str) -> dict[str, Any]:
+                 extra_thresholds: list[float], model: str, memory_limit: str = "") -> dict[str, Any]:
     import logging
 
     import duckdb
@@ -160,6 +160,10 @@ def stage_splink(parquet: str, out: str, predict_at: float, cluster_at: float, u
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     con = duckdb.connect()
+    if memory_limit:  # DuckDB's default is 80% of RAM; a lower limit makes it spill to disk
+        con.execute("SET memory_limit = ?", [memory_limit])
+        con.execute("SET temp_directory = ?", [str(Path(out).parent / "duckdb-spill")])
+        con.execute("SET preserve_insertion_order = false")
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
     con.execute(f"CREATE TABLE records AS SELECT * FROM read_parquet('{parquet}')")
@@ -227,10 +231,14 @@ def stage_project(uri: str, truth: str) -> dict[str, Any]:
 
 
 def child(argv: list[str]) -> dict[str, Any]:
+    """Run one stage in a fresh process; its JSON figures, or {"failed": why, "seconds": until then}."""
+    t = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--stage", *argv], capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-8000:])
-        raise SystemExit(f"bench/splink_peer.py: stage {argv[0]} failed (exit {proc.returncode})")
+        why = f"exit {proc.returncode}" + (" (SIGKILL: the kernel's OOM killer, or a kill)" if proc.returncode == -9 else "")
+        print(f"  stage {argv[0]} failed after {time.perf_counter() - t:.0f}s: {why}", flush=True)
+        return {"failed": why, "seconds": time.perf_counter() - t}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -240,7 +248,7 @@ def child(argv: list[str]) -> dict[str, Any]:
 
 
 def run(records: int, seed: int, predict_at: float, cluster_at: float, u_pairs: float, with_splink: bool,
-        tmp: Path, model: str = "b2b") -> dict[str, Any]:
+        tmp: Path, model: str = "b2b", memory_limit: str = "") -> dict[str, Any]:
     from graphstore.connect import open_store
     from graphstore.evaluate import read_truth, score
     from loaders.generate import generate
@@ -262,6 +270,8 @@ def run(records: int, seed: int, predict_at: float, cluster_at: float, u_pairs: 
 
     out["project"] = child(["project", uri, str(folder / "truth.csv")])
     p = out["project"]
+    if "failed" in p:
+        raise SystemExit(f"bench/splink_peer.py: the project's own resolution failed ({p['failed']})")
     print(f"  project full resolution: {p['seconds']:.1f}s, peak RSS {p['peak_rss_mib']:,.0f} MiB, "
           f"P {p['precision']:.4f} R {p['recall']:.4f} F1 {p['f1']:.4f}", flush=True)
     if not with_splink:
@@ -276,7 +286,10 @@ def run(records: int, seed: int, predict_at: float, cluster_at: float, u_pairs: 
     labels = tmp / "splink-clusters.json"
     extra = [0.5, 0.9, 0.99, 0.999]
     s = child(["splink", str(parquet), str(labels), repr(predict_at), repr(cluster_at), repr(u_pairs),
-               ",".join(map(str, extra)), model])
+               ",".join(map(str, extra)), model, memory_limit])
+    if "failed" in s:
+        out["splink_failed"] = s
+        return out
     labelings = json.loads(labels.read_text("utf-8"))
     sc = score(labelings[str(cluster_at)], truth)
     s.update(precision=sc.pairwise_precision, recall=sc.pairwise_recall, f1=sc.pairwise_f1,
@@ -315,6 +328,9 @@ def write_results(r: dict[str, Any], command: str) -> None:
                   f"Splink predicted at p >= {s['predict_threshold']}, clustered at {s['cluster_threshold']}; "
                   "Splink F1 by cluster threshold (untimed): "
                   + ", ".join(f"{th}: {v['f1']:.4f}" for th, v in s["by_cluster_threshold"].items()) + "."]
+    if r.get("splink_failed"):
+        f = r["splink_failed"]
+        lines.append(f"| Splink (DuckDB), train + predict + cluster | failed after {f['seconds']:.0f} s: {f['failed']} | | | | |")
     append_results(lines)
 
 
@@ -322,9 +338,9 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--stage":
         stage, *rest = sys.argv[2:]
         if stage == "splink":
-            parquet, out, predict_at, cluster_at, u_pairs, extra, model = rest
+            parquet, out, predict_at, cluster_at, u_pairs, extra, model, memory_limit = rest
             result = stage_splink(parquet, out, float(predict_at), float(cluster_at), float(u_pairs),
-                                  [float(x) for x in extra.split(",") if x], model)
+                                  [float(x) for x in extra.split(",") if x], model, memory_limit)
         else:
             result = stage_project(rest[0], rest[1])
         print(json.dumps(result))
@@ -338,6 +354,9 @@ def main() -> None:
     ap.add_argument("--model", choices=MODELS, default="b2b",
                     help="Splink model: b2b (default; full-address email, corporate-domain comparison) or "
                          "tutorial-basic (the earlier model: EmailComparison with its username level, no domain)")
+    ap.add_argument("--duckdb-memory-limit", default="", metavar="SIZE",
+                    help="DuckDB memory_limit for Splink, e.g. 10GB (spills to a temp directory beyond it;"
+                         " default: DuckDB's own, 80%% of RAM)")
     ap.add_argument("--no-splink", action="store_true", help="the project's side only (no Splink needed)")
     ap.add_argument("--json", metavar="OUT", help="also write the figures as JSON to OUT")
     ap.add_argument("--no-write", action="store_true", help="print only; do not append to bench/RESULTS.md")
@@ -346,7 +365,7 @@ def main() -> None:
     print(f"{records:,} records:", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-splink-") as tmp:
         result = run(records, args.seed, args.predict_threshold, args.cluster_threshold, args.u_pairs,
-                     not args.no_splink, Path(tmp), args.model)
+                     not args.no_splink, Path(tmp), args.model, args.duckdb_memory_limit)
     result["machine"] = machine()
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2), encoding="utf-8")
