@@ -58,7 +58,7 @@ def needed_fields(rules: Rules) -> frozenset[str]:
 
 
 def _view(key: str, norm: Mapping[str, Any], idents: Iterable[str], fields: frozenset[str]) -> RecordView:
-    kept = {f: _intern(str(norm[f])) for f in fields if norm.get(f)}
+    kept = {f: _intern(v if type(v) is str else str(v)) for f, v in norm.items() if v and f in fields}
     return RecordView(_intern(key), kept, tuple(sorted({_intern(i) for i in idents})))
 
 

@@ -7,8 +7,10 @@ on both stores through the `store` fixture.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from graphstore.model import MATCH, NEAR_MISS, IdentifierRef, Record
+from graphstore.model import MATCH, NEAR_MISS, EvidenceItem, IdentifierRef, Record
 from graphstore.resolution import ResolutionError, Resolver
 from graphstore.rules import load_rules
 from graphstore.store import GraphStore
@@ -336,3 +338,19 @@ def test_incremental_equals_full_on_a_growing_graph(store: GraphStore) -> None:
         frozenset({"crm:1", "product:1", "marketing:1"}),
         frozenset({"crm:2", "support:1"}),
     }
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(min_size=1, max_size=8), st.floats(allow_nan=False, allow_infinity=False),
+    *(st.none() | st.text(max_size=8) for _ in range(3)),
+    st.none() | st.floats(min_value=0, max_value=1), st.booleans(), st.none() | st.text(max_size=8),
+)
+def test_evidence_item_dict_has_every_set_field_and_round_trips(
+    kind: str, weight: float, value: str | None, left: str | None, right: str | None,
+    similarity: float | None, counted: bool, note: str | None,
+) -> None:
+    item = EvidenceItem(kind, weight, value, left, right, similarity, counted, note)
+    d = item.to_dict()
+    assert d == {f: getattr(item, f) for f in EvidenceItem.__slots__ if getattr(item, f) is not None}
+    assert EvidenceItem.from_dict(d) == item
