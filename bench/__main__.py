@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="10k,100k", help="comma-separated record counts (default 10k,100k)")
     ap.add_argument("--no-splink", action="store_true", help="skip Splink (the project's accuracy is still measured)")
     ap.add_argument("--no-api", action="store_true", help="skip the API benchmark")
+    ap.add_argument("--duckdb-memory-limit", default="", metavar="SIZE",
+                    help="passed to splink_peer.py: DuckDB's memory_limit for Splink (e.g. 8GB; at 1M with a"
+                         " Neo4j beside it, Splink's default of 80%% of RAM was OOM-killed)")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/results/ nor bench/RESULTS.md")
     args = ap.parse_args(argv)
 
@@ -182,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = ["bench/splink_peer.py", "--records", str(n), "--no-write", "--json", str(out)]
             if args.no_splink:
                 cmd.append("--no-splink")
+            elif args.duckdb_memory_limit:
+                cmd += ["--duckdb-memory-limit", args.duckdb_memory_limit]
             data, _ = run_script(cmd, out, report["commands"])
             report.setdefault("accuracy", {})[label] = data
 
