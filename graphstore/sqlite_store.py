@@ -325,13 +325,13 @@ class SqliteStore(GraphStore):
         and identifier nodes with their degrees are computed once from `has`. Keeping
         them row by row means random inserts into B-trees larger than the page cache, and
         each 5,000-row commit copies those pages through the WAL again. Measured at 1M
-        records: 7,635 -> 11,958 records/s, main-process CPU 85 -> 63 s, 6.8 -> 3.6 GiB
-        written; the rebuild takes about 3 s. A store that already holds records is left as
-        it is, since its readers need the indexes. Until the block ends, readers see
-        records without their identifiers. If the process dies inside it, the next open
-        recreates the indexes (the schema is all IF NOT EXISTS), and it rebuilds the
-        identifiers too once the owner is gone (the `bulk_load` meta row names its pid and
-        boot).
+        records: 7,635 -> 11,958 records/s in a trial, main-process CPU 85 -> 63 s,
+        6.8 -> 3.6 GiB written; the rebuild at the end takes ~15 s, indexes included. A
+        store that already holds records is left as it is, since its readers need the
+        indexes. Until the block ends, readers see records without their identifiers. If
+        the process dies inside it, the next open recreates the indexes (the schema is all
+        IF NOT EXISTS), and it rebuilds the identifiers too once the owner is gone (the
+        `bulk_load` meta row names its pid and boot).
         """
         if self._bulk_depth or self._query("SELECT 1 FROM records LIMIT 1"):
             self._bulk_depth += 1
