@@ -287,8 +287,6 @@ def _line(label: str, r: dict[str, Any]) -> str:
             f"{_cpu(r)}  load {r['load_avg_1m']:.1f}")
 
 
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "drive":
         drive_main(sys.argv[2:])

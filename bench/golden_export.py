@@ -91,8 +91,6 @@ def run(kind: str, records: int, tmp: Path, samples: int) -> dict[str, Any]:
     return out
 
 
-
-
 def report(results: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| records | store | entities | person golden p50 / p99 ms | account golden p50 / p99 ms | page of 100 persons / accounts ms "

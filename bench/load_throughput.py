@@ -55,9 +55,6 @@ from loaders.generate import generate  # noqa: E402
 from loaders.load import LoadSummary, load_folder  # noqa: E402
 
 
-
-
-
 class StoreTimer:
     """Wraps a store's write-path methods and adds up the wall time spent in them; with
     `profile_writes`, also samples each call made on another thread (the loader's writer)

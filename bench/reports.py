@@ -31,10 +31,6 @@ from loaders.generate import generate  # noqa: E402
 from loaders.load import load_folder  # noqa: E402
 
 
-
-
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--records", type=int, default=100_000)

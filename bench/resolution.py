@@ -48,9 +48,6 @@ from bench.common import (  # noqa: E402
 )
 
 
-
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
@@ -177,8 +174,6 @@ def run_one(size: int, store_kind: str, incremental: int, profile: Path | None, 
         print(f"  incremental (load + resolve one record, n={i['n']}): p50 {i['p50_ms']:.1f} ms, "
               f"p99 {i['p99_ms']:.1f} ms (load alone p50 {i['load_p50_ms']:.1f} ms)", flush=True)
     return out
-
-
 
 
 def write_results(results: list[dict[str, Any]], command: str) -> None:

@@ -78,8 +78,6 @@ COLUMNS = ("unique_id", "first_name", "last_name", "email", "phone", "company", 
 MODELS = ("b2b", "tutorial-basic")
 
 
-
-
 # -- the flat table -----------------------------------------------------------------------
 
 
@@ -243,8 +241,6 @@ def child(argv: list[str]) -> dict[str, Any]:
 
 
 # -- orchestration ------------------------------------------------------------------------
-
-
 
 
 def run(records: int, seed: int, predict_at: float, cluster_at: float, u_pairs: float, with_splink: bool,

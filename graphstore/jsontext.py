@@ -15,16 +15,13 @@ import orjson
 loads = orjson.loads
 
 
-def dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
-    except TypeError:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-
-
 def dumpb(value: Any) -> bytes:
-    """`dumps` as UTF-8 bytes (for hashing), without a decode/encode round trip."""
+    """The JSON text as UTF-8 bytes (what hashing takes, with no decode/encode round trip)."""
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str)
     except TypeError:
         return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+
+
+def dumps(value: Any) -> str:
+    return dumpb(value).decode()

@@ -75,6 +75,17 @@ def split_full_name(full: str) -> tuple[str, str]:
     return parts[0], parts[-1]
 
 
+def compact_record(source: str, compact: Compact, batch_id: str | None, loaded_at: str | None) -> Record:
+    """The Record of a `Converter.convert_compact` tuple, as converted here or sent back by a
+    worker process."""
+    sid, attrs, norm, idents, updated_at, h = compact
+    return Record(
+        source=source, source_id=sid, attrs=attrs, norm=norm,
+        identifiers=list(map(IdentifierRef._make, idents)), updated_at=updated_at,
+        loaded_at=loaded_at, batch_id=batch_id, content_hash=h,
+    )
+
+
 class Converter:
     """Applies one mapping to rows; holds the per-source normalization config."""
 
@@ -92,12 +103,7 @@ class Converter:
         self.invalid: Counter[str] = Counter()
 
     def convert(self, values: dict[str, Any], batch_id: str | None = None, loaded_at: str | None = None) -> Record:
-        sid, attrs, norm, idents, updated_at, h = self.convert_compact(values)
-        return Record(
-            source=self.source, source_id=sid, attrs=attrs, norm=norm,
-            identifiers=list(map(IdentifierRef._make, idents)), updated_at=updated_at,
-            loaded_at=loaded_at, batch_id=batch_id, content_hash=h,
-        )
+        return compact_record(self.source, self.convert_compact(values), batch_id, loaded_at)
 
     def convert_compact(self, values: dict[str, Any]) -> Compact:
         """The record as plain tuples and dicts (cheap to send between processes):

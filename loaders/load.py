@@ -39,10 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from graphstore.gc_pause import gc_paused
-from graphstore.model import IdentifierRef, QuarantineRow, Record, Run, utcnow
+from graphstore.model import QuarantineRow, Record, Run, utcnow
 from graphstore.store import GraphStore
 
-from .convert import Converter, RowError
+from .convert import Converter, RowError, compact_record
 from .mapping import SAMPLE_SOURCES, SourceMapping, load_mapping, sample_mapping
 from .readers import FileFormatError, RawRow, check_file, read_rows
 
@@ -206,15 +206,11 @@ class _Loader:
         if isinstance(result, str):
             self.quarantine(row.line, row.raw, result)
             return
-        sid, attrs, norm, idents, updated_at, h = result
+        sid, h = result[0], result[5]
         first = self.seen.get(sid)
         if first is None:
             self.seen[sid] = (h, row.line)
-            self.records.append(Record(
-                source=self.mapping.name, source_id=sid, attrs=attrs, norm=norm,
-                identifiers=list(map(IdentifierRef._make, idents)), updated_at=updated_at,
-                loaded_at=loaded_at, batch_id=self.batch_id, content_hash=h,
-            ))
+            self.records.append(compact_record(self.mapping.name, result, self.batch_id, loaded_at))
         elif first[0] == h:
             s.unchanged += 1
         else:
