@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import append_results, machine  # noqa: E402
+from bench.common import append_results, machine, sample_data  # noqa: E402
 
 RESOLVE = ("query($s: String!, $id: String!) { resolve(source: $s, sourceId: $id) "
            "{ key person { id } account { id } } }")
@@ -211,12 +211,11 @@ def prepare(uri: str, records: int, work: Path) -> tuple[str, Path, dict[str, An
     from api.auth import create_key
     from graphstore.connect import open_store
     from graphstore.resolution import Resolver
-    from loaders.generate import generate
     from loaders.load import load_folder
 
     facts: dict[str, Any] = {}
     t = time.perf_counter()
-    gen = generate(work / "data", records=records, seed=42)
+    gen, _ = sample_data(work / "data", records)
     facts["generated_rows"] = gen.records
     store = open_store(uri)
     try:

@@ -1,19 +1,26 @@
 """What every bench script shares: the machine a figure was measured on (the same code runs
-2-5x slower on this shared 2-core machine when it is busy), sizes like "100k", the process's
-peak RSS, appending a section to bench/RESULTS.md, and pyinstrument profiles (--profile DIR)."""
+2-5x slower on this shared 2-core machine when it is busy), sizes like "100k", the generated
+sample data (made once per size, seed and generator version), the process's peak RSS,
+appending a section to bench/RESULTS.md, and pyinstrument profiles (--profile DIR)."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import pickle
 import platform
 import re
 import resource
+import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from loaders.generate import GenerateResult
 
 def machine_facts() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
@@ -68,6 +75,35 @@ def size_label(n: int) -> str:
     if n % 1_000 == 0:
         return f"{n // 1_000}k"
     return str(n)
+
+
+# Generated files per (records, seed, generator source), reused by every script of a suite
+# run and by later runs: at 1M, generating costs about a minute each time. Git-ignored.
+DATA_CACHE = Path(os.environ.get("BENCH_DATA_CACHE") or Path(__file__).resolve().parent / ".data")
+
+
+def sample_data(dest: Path, records: int, seed: int = 42) -> tuple["GenerateResult", bool]:
+    """The generator's files for `records` and `seed`, copied into `dest` (which scripts may
+    change, e.g. to hold rows out), and whether they came from the cache. The cache key holds
+    a hash of loaders/generate.py, so a changed generator never serves stale data."""
+    from loaders import generate as gen
+
+    version = hashlib.blake2b(Path(gen.__file__).read_bytes(), digest_size=6).hexdigest()
+    cached = DATA_CACHE / f"{records}-{seed}-{version}"
+    meta = cached / "result.pickle"
+    hit = meta.exists()
+    if not hit:
+        building = cached.with_name(cached.name + f".tmp{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        result = gen.generate(building, records=records, seed=seed)
+        (building / "result.pickle").write_bytes(pickle.dumps(result))
+        shutil.rmtree(cached, ignore_errors=True)
+        building.rename(cached)  # complete or absent: a killed run leaves only a .tmp folder
+    result = pickle.loads(meta.read_bytes())
+    shutil.copytree(cached, dest, ignore=shutil.ignore_patterns("result.pickle"), dirs_exist_ok=True)
+    moved = {k: dest / p.name for k, p in result.files.items()}
+    return dataclasses.replace(result, out_dir=dest, files=moved, truth=dest / result.truth.name,
+                               accounts_file=dest / result.accounts_file.name), hit
 
 
 def peak_rss_mib() -> float:

@@ -43,6 +43,7 @@ from bench.common import (  # noqa: E402
     parse_size,
     peak_rss_mib,
     profiled,
+    sample_data,
     size_label,
     top_frames,
 )
@@ -138,13 +139,12 @@ def hold_out(folder: Path, n: int) -> tuple[str, list[str]]:
 
 
 def run_one(size: int, store_kind: str, incremental: int, profile: Path | None, tmp: Path) -> dict[str, Any]:
-    from loaders.generate import generate
-
     folder = tmp / f"data-{size}"
     if not folder.exists():
         t = time.perf_counter()
-        generate(folder, records=size, seed=42)
-        print(f"  generated {size:,} records in {time.perf_counter() - t:.1f}s", flush=True)
+        _, cached = sample_data(folder, size)
+        print(f"  {'copied cached' if cached else 'generated'} {size:,} records in {time.perf_counter() - t:.1f}s",
+              flush=True)
         header, held = hold_out(folder, incremental)
         (folder / "held.json").write_text(json.dumps({"header": header, "rows": held}), encoding="utf-8")
     held_data = json.loads((folder / "held.json").read_text("utf-8"))

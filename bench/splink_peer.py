@@ -72,7 +72,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import RESULTS, append_results, machine, parse_size, peak_rss_mib  # noqa: E402
+from bench.common import RESULTS, append_results, machine, parse_size, peak_rss_mib, sample_data  # noqa: E402
 
 COLUMNS = ("unique_id", "first_name", "last_name", "email", "phone", "company", "postcode", "domain")
 MODELS = ("b2b", "tutorial-basic")
@@ -247,12 +247,11 @@ def run(records: int, seed: int, predict_at: float, cluster_at: float, u_pairs: 
         tmp: Path, model: str = "b2b", memory_limit: str = "") -> dict[str, Any]:
     from graphstore.connect import open_store
     from graphstore.evaluate import read_truth, score
-    from loaders.generate import generate
     from loaders.load import load_folder
 
     folder = tmp / "data"
     t = time.perf_counter()
-    generate(folder, records=records, seed=seed)
+    sample_data(folder, records, seed)
     uri = f"sqlite:///{tmp / 'peer.db'}"
     with open_store(uri) as store:
         store.wipe()

@@ -1,5 +1,6 @@
 """`python -m bench --quick` judges figures and accuracy, never timings: the rules that
-decide whether a suite run passes, on made-up reports; and what a --profile run writes."""
+decide whether a suite run passes, on made-up reports; what a --profile run writes; and the
+sample data the scripts share."""
 
 from __future__ import annotations
 
@@ -70,3 +71,25 @@ def test_a_profile_names_where_the_time_went(tmp_path: Path) -> None:
     with profiled(None, "not profiled"):  # no directory: no profiler, no files
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spin.html", "spin.txt"]
+
+
+def test_sample_data_is_generated_once_and_handed_out_as_a_private_copy(tmp_path: Path, monkeypatch) -> None:
+    """Suite scripts reuse one generation per size and seed; a script that edits its copy
+    (resolution.py holds rows out of crm.csv) must not change what the next one gets."""
+    from bench import common
+    from loaders.generate import generate
+
+    monkeypatch.setattr(common, "DATA_CACHE", tmp_path / "cache")
+    first, hit1 = common.sample_data(tmp_path / "a", 200, seed=7)
+    (tmp_path / "a" / "crm.csv").write_text("edited\n", encoding="utf-8")
+    second, hit2 = common.sample_data(tmp_path / "b", 200, seed=7)
+    fresh = generate(tmp_path / "fresh", records=200, seed=7)
+
+    assert (hit1, hit2) == (False, True)
+    assert second.out_dir == tmp_path / "b" and second.truth == tmp_path / "b" / "truth.csv"
+    assert second.counts == fresh.counts and second.records == first.records == 200
+    for source, path in fresh.files.items():
+        assert second.files[source].read_bytes() == path.read_bytes(), source
+    assert second.truth.read_bytes() == fresh.truth.read_bytes()
+    _, other_seed_hit = common.sample_data(tmp_path / "c", 200, seed=8)
+    assert other_seed_hit is False
