@@ -333,21 +333,24 @@ class SqliteStore(GraphStore):
         IF NOT EXISTS), and it rebuilds the identifiers too once the owner is gone (the
         `bulk_load` meta row names its pid and boot).
         """
-        if self._bulk_depth or self._query("SELECT 1 FROM records LIMIT 1"):
+        deferred: list[tuple[str, str]] = []
+        if not self._bulk_depth:
+            with self._tx() as c:  # the writer lock: one claim on an empty store, not two
+                if self._may_defer(c):
+                    deferred = c.execute(
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                        " AND tbl_name IN ('records', 'has', 'identifiers')"
+                    ).fetchall()
+                    c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (_BULK_MARK, _owner()))
+                    for name, _sql in deferred:
+                        c.execute(f'DROP INDEX IF EXISTS "{name}"')
+        if not deferred:
             self._bulk_depth += 1
             try:
                 yield
             finally:
                 self._bulk_depth -= 1
             return
-        deferred = self._query(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            " AND tbl_name IN ('records', 'has', 'identifiers')"
-        )
-        with self._tx() as c:
-            c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (_BULK_MARK, _owner()))
-            for name, _sql in deferred:
-                c.execute(f'DROP INDEX IF EXISTS "{name}"')
         self._bulk_depth += 1
         self._deferring = True
         try:
@@ -357,6 +360,16 @@ class SqliteStore(GraphStore):
             self._deferring = False
             with self._tx() as c:
                 self._finish_bulk(c, [sql for _name, sql in deferred])
+
+    @staticmethod
+    def _may_defer(c: sqlite3.Connection) -> bool:
+        """An empty store that no live bulk load has claimed. A second loader that finds the
+        first one's claim loads the plain way: the first one's rebuild at its end counts its
+        `has` rows too, and it keeps identifiers current from then on."""
+        if c.execute("SELECT 1 FROM records LIMIT 1").fetchone():
+            return False
+        mark = c.execute("SELECT value FROM meta WHERE key = ?", (_BULK_MARK,)).fetchone()
+        return not (mark and _owner_alive(mark[0]))
 
     @staticmethod
     def _finish_bulk(c: sqlite3.Connection, index_sql: list[str]) -> None:

@@ -449,6 +449,27 @@ def test_a_died_bulk_load_is_finished_by_the_next_open(tmp_path: Path) -> None:
     assert _degrees_from_records(store) == degrees and store.counts()["identifiers"] == len(degrees)
 
 
+def test_a_second_bulk_load_while_the_first_is_live_loads_the_plain_way(tmp_path: Path) -> None:
+    """Two loaders starting on the same empty store: one claims it, the other keeps
+    identifiers current itself, so its rows never wait on (or die with) the first one."""
+    from graphstore.sqlite_store import SqliteStore
+
+    first = make_store("sqlite", tmp_path)
+    before = _indexes(first)
+    with first.bulk_load():
+        with SqliteStore(first.path) as second:
+            with second.bulk_load():  # the store is still empty, but claimed by a live loader
+                load_file(second, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(GOOD)))
+                dev = identifier_key("device_id", "dev-1")
+                assert second.get_identifiers([dev])[dev].degree == 2  # kept current, not deferred
+        assert first.get_meta("bulk_load") is not None  # still the first loader's claim
+        load_file(first, SHOP, write(tmp_path / "more.csv", HEADER + "4,Kim Lee,Acme Inc.,1,2024-02-01T00:00:00Z,kim@acme.com,,dev-1\n"))
+    assert _indexes(first) == before and first.get_meta("bulk_load") is None
+    degrees = _degrees_from_records(first)
+    assert degrees[dev] == 3
+    assert {k: i.degree for k, i in first.get_identifiers(degrees).items()} == degrees
+
+
 def test_bulk_load_restores_indexes_when_the_load_fails(tmp_path: Path) -> None:
     store = make_store("sqlite", tmp_path)
     before = _indexes(store)
