@@ -40,7 +40,7 @@ import json
 import logging
 import re
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -389,11 +389,10 @@ class Neo4jStore(GraphStore):
         result = UpsertResult()
         state = [[key, rec.content_hash] for key, rec in batch.items()]
         existing = {row["key"]: row for row in _run_chunked(tx, "records_state", "rows", state)}
-        creates: list[list[Any]] = []
-        rewrites: list[list[Any]] = []  # updated records and filled-in stubs
+        todo: list[tuple[bool, list[Any], list[str]]] = []  # (new?, row, identifier keys)
+        kinds: dict[str, str] = {}  # identifier key -> kind
         relinked: list[str] = []
         histories: dict[str, list[Any]] = {}
-        carriers: dict[str, list[Any]] = {}  # identifier key -> [kind, records carrying it]
         for key, rec in batch.items():
             old = existing.get(key)
             history = rec.history
@@ -410,12 +409,8 @@ class Neo4jStore(GraphStore):
                 histories[key] = history
                 relinked.append(key)
             links = sorted({(ident.key, ident.field): ident for ident in rec.identifiers}.items())
-            idents = list(dict.fromkeys(ik for (ik, _), _ in links))
             for (ik, _), ident in links:
-                if ik not in carriers:
-                    carriers[ik] = [ident.kind, 0]
-            for ik in idents:
-                carriers[ik][1] += 1
+                kinds[ik] = ident.kind
             full_name = rec.norm.get("full_name")
             row = [
                 key,
@@ -424,20 +419,23 @@ class Neo4jStore(GraphStore):
                 rec.content_hash,
                 full_name if isinstance(full_name, str) else None,  # indexed copy for records_by_name
                 _body(rec, history, [[i.kind, i.value, f] for (_, f), i in links]),
-                idents,
             ]
-            (creates if old is None else rewrites).append(row)
+            todo.append((old is None, row, list(dict.fromkeys(ik for (ik, _), _ in links))))
         if relinked:
             _run_chunked(tx, "identifiers_unlink", "keys", relinked)
-        if carriers:
-            # sorted: concurrent loaders lock shared identifiers in the same order (fewer deadlocks)
-            rows = [[k, kind, n] for k, (kind, n) in sorted(carriers.items())]
-            _run_chunked(tx, "identifiers_add", "rows", rows)
-        seq = Neo4jStore._reserve(tx, LOAD_SEQ, 1) + 1 if creates or rewrites else 0
-        if creates:
-            _run_chunked(tx, "records_create", "rows", creates, seq=seq)
-        if rewrites:
-            _run_chunked(tx, "records_update", "rows", rewrites, seq=seq)
+        if not todo:
+            return result, histories
+        seq = Neo4jStore._reserve(tx, LOAD_SEQ, 1) + 1
+        for chunk in _chunks(todo, WRITE_CHUNK):
+            carried: Counter[str] = Counter(ik for _, _, idents in chunk for ik in idents)
+            identifiers = sorted(carried)  # lock order shared by concurrent writers (fewer deadlocks)
+            at = {ik: n for n, ik in enumerate(identifiers)}
+            creates: list[list[Any]] = []
+            updates: list[list[Any]] = []
+            for new, row, idents in chunk:
+                (creates if new else updates).append([*row, [at[ik] for ik in idents]])
+            _run(tx, "records_write", seq=seq, creates=creates, updates=updates,
+                 identifiers=[[ik, kinds[ik], carried[ik]] for ik in identifiers])
         return result, histories
 
     @staticmethod
