@@ -14,11 +14,14 @@ CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (n:Meta) REQUIRE n.key IS UNIQUE;
 CREATE CONSTRAINT api_key_id IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.id IS UNIQUE;
 CREATE CONSTRAINT api_key_hash IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.key_hash IS UNIQUE;
 CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (n:Counter) REQUIRE n.name IS UNIQUE;
-CREATE INDEX record_source_key IF NOT EXISTS FOR (n:Record) ON (n.source, n.key);
 CREATE INDEX record_source_id IF NOT EXISTS FOR (n:Record) ON (n.source_id);
 CREATE INDEX record_full_name IF NOT EXISTS FOR (n:Record) ON (n.full_name);
-CREATE INDEX record_loaded_at IF NOT EXISTS FOR (n:Record) ON (n.loaded_at);
 CREATE INDEX record_load_seq IF NOT EXISTS FOR (n:Record) ON (n.load_seq);
+// Record indexes are only those a query seeks on (each costs every record write): key (above),
+// source_id, full_name, load_seq. A source's page is a key range ("source:..."); no query
+// filters on the load time. Stores made before schema version 2 had two more; they go.
+DROP INDEX record_source_key IF EXISTS;
+DROP INDEX record_loaded_at IF EXISTS;
 CREATE INDEX identifier_degree IF NOT EXISTS FOR (n:Identifier) ON (n.degree);
 CREATE INDEX entity_kind_id IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.id);
 CREATE INDEX alias_target IF NOT EXISTS FOR (n:Alias) ON (n.target);

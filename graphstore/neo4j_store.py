@@ -6,6 +6,19 @@ as managed transactions (`session.execute_write`), so the driver retries them on
 transient errors (deadlocks, leader switches); that is why each transaction function
 only reads and writes the database and touches caller-visible objects after commit.
 
+The write model (schema version 2) is lean because loading is server-bound: a record node
+holds only what a query seeks or filters on (`key`, `source`, `source_id`, `full_name`,
+`content_hash`, `load_seq`) plus one JSON `body` with the rest (attributes, normalized
+values, `updated_at`, `loaded_at`, `batch_id`, `history`, and the identifiers with the
+source field each came from). `(:Record)-[:HAS]->(:Identifier)` has no property and
+exists once per distinct identifier of a record; reads of records (and explanations, which
+need the field) take identifiers from the body, traversals (candidates, hubs, steward
+queries) follow HAS. One statement (`records_write`) merges a chunk's identifiers and links
+each record to them by position in the collected list, not by an index lookup per link.
+Measured on 100k-record loads (2 cores): server CPU per record 184 -> ~126 us against
+version 1 (a property each, a `field` on every HAS, a lookup per link, two more indexes).
+A database still in the version-1 layout is rewritten on open (`_upgrade_from_1`).
+
 Choices that keep the two backends indistinguishable to callers:
 
 - Match edges, memberships and blocking keys may name a record that was never loaded
@@ -29,7 +42,7 @@ import json
 import logging
 import re
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -61,13 +74,15 @@ from .model import (
     QuarantineRow,
     Record,
     Run,
+    record_key,
     StoreInfo,
     UpsertResult,
     utcnow,
 )
 from .store import GraphStore, StoreUnavailable
 
-SCHEMA_VERSION = "1"
+# 2: a record's values in one JSON body, HAS without a property (1: a property each, HAS.field).
+SCHEMA_VERSION = "2"
 SCHEMA_VERSION_KEY = "schema_version"
 
 # Rows per UNWIND statement: large enough to amortize round trips, small enough that one
@@ -93,6 +108,32 @@ _dumps = jsontext.dumps
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _links(rec: Record) -> list[tuple[tuple[str, str], IdentifierRef]]:
+    """A record's distinct (identifier key, source field) pairs in that order: the order the
+    body lists them in, whoever writes it (an upsert or the schema-1 upgrade)."""
+    return sorted({(ident.key, ident.field): ident for ident in rec.identifiers}.items())
+
+
+def _body(rec: Record, history: list[Any], identifiers: list[list[str]]) -> str:
+    """A record's values that no query filters on, as one JSON property (schema version 2).
+
+    One string property costs the server far less to write than one property each (and
+    one decode to read); the identifiers with the source field each came from live here
+    too, so HAS links need no property and record reads need not follow them.
+    """
+    body: dict[str, Any] = {
+        "attrs": rec.attrs,
+        "norm": rec.norm,
+        "identifiers": identifiers,
+        "updated_at": rec.updated_at,
+        "loaded_at": rec.loaded_at,
+        "batch_id": rec.batch_id,
+    }
+    if history:
+        body["history"] = history  # absent means [] (most records never change)
+    return _dumps(body)
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -174,6 +215,9 @@ class Neo4jStore(GraphStore):
             self._driver.verify_connectivity()
             self._version = self._server_version()
             self._create_schema()
+        except StoreUnavailable:
+            self._driver.close()
+            raise
         except (DriverError, Neo4jError, OSError, ValueError) as exc:
             if self._driver is not None:
                 self._driver.close()
@@ -294,6 +338,69 @@ class Neo4jStore(GraphStore):
                     if "EquivalentSchemaRuleAlreadyExists" not in (exc.code or ""):
                         raise
         self._update("meta_init", key=SCHEMA_VERSION_KEY, value=SCHEMA_VERSION)
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        """Bring a database written in the schema-1 record layout up to date on open, and
+        refuse one from a newer version (rather than misread it)."""
+        rows = self._query("meta_get", key=SCHEMA_VERSION_KEY)
+        found = rows[0]["value"] if rows else SCHEMA_VERSION
+        if found == SCHEMA_VERSION:
+            return
+        if found != "1":
+            raise StoreUnavailable(
+                self.uri,
+                f"the database is at schema version {found} and this version of entitystore reads up to "
+                f"{SCHEMA_VERSION}; upgrade entitystore",
+            )
+        upgraded = self._upgrade_from_1()
+        if upgraded:
+            logging.getLogger(__name__).warning(
+                "%s: rewrote %d records from the schema-1 layout to schema %s", self.uri, upgraded, SCHEMA_VERSION
+            )
+        self._update("meta_set", key=SCHEMA_VERSION_KEY, value=SCHEMA_VERSION)
+
+    def _upgrade_from_1(self) -> int:
+        """Rewrite schema-1 records (a property per value, a `field` on each HAS link) into
+        the body layout, in key order, one transaction per page.
+
+        Nothing is lost: entities, memberships, events and overrides do not change, since
+        the layout is only the record's own node and links. A page is written only where a
+        record still has no body, so an upgrade that stops half way (or runs in two processes
+        at once) finishes on the next open; and the version is marked only at the end.
+        """
+        done, after = 0, ""
+        while True:
+            rows = self._query("records_upgrade_page", after=after, limit=WRITE_CHUNK)
+            if not rows:
+                return done
+            after = rows[-1]["key"]
+            bodies = []
+            for row in rows:
+                if row["record"] is None:  # already in the body layout, or a stub
+                    continue
+                rec = self._legacy_record(row["record"], row["identifiers"])
+                bodies.append([row["key"], _body(rec, rec.history, [[i.kind, i.value, f] for (_, f), i in _links(rec)])])
+            if bodies:
+                self._update("records_upgrade_write", rows=bodies)
+                done += len(bodies)
+
+    @staticmethod
+    def _legacy_record(props: dict[str, Any], links: list[list[str]]) -> Record:
+        """A record as schema 1 stored it: its values as properties, each identifier's source
+        field on its HAS link (one link per field)."""
+        return Record(
+            source=props["source"],
+            source_id=props["source_id"],
+            attrs=json.loads(props["attrs"]),
+            norm=json.loads(props["norm"]),
+            identifiers=[IdentifierRef(kind, value, fld) for kind, value, fld in links],
+            updated_at=props.get("updated_at"),
+            loaded_at=props.get("loaded_at"),
+            batch_id=props.get("batch_id"),
+            content_hash=props["content_hash"],
+            history=json.loads(props.get("history") or "[]"),
+        )
 
     # -- lifecycle -------------------------------------------------------------------
     def info(self) -> StoreInfo:
@@ -334,12 +441,12 @@ class Neo4jStore(GraphStore):
     def _upsert_tx(tx: ManagedTransaction, batch: dict[str, Record]) -> tuple[UpsertResult, dict[str, list[Any]]]:
         """Classify by content hash, then unlink/relink identifiers and write records: one transaction."""
         result = UpsertResult()
-        existing = {row["key"]: row for row in _run_chunked(tx, "records_state", "keys", list(batch))}
-        creates: list[list[Any]] = []
-        rewrites: list[list[Any]] = []  # updated records and filled-in stubs
+        state = [[key, rec.content_hash] for key, rec in batch.items()]
+        existing = {row["key"]: row for row in _run_chunked(tx, "records_state", "rows", state)}
+        todo: list[tuple[bool, list[Any], list[str]]] = []  # (new?, row, identifier keys)
+        kinds: dict[str, str] = {}  # identifier key -> kind
         relinked: list[str] = []
         histories: dict[str, list[Any]] = {}
-        carriers: dict[str, list[Any]] = {}  # identifier key -> [kind, records carrying it]
         for key, rec in batch.items():
             old = existing.get(key)
             history = rec.history
@@ -350,66 +457,60 @@ class Neo4jStore(GraphStore):
                 continue
             else:
                 result.updated.append(key)
-                history = json.loads(old["history"] or "[]")
-                history.append({"content_hash": old["content_hash"], "loaded_at": old["loaded_at"]})
+                before = json.loads(old["body"])
+                history = [*before.get("history", ()), {"content_hash": old["content_hash"],
+                                                        "loaded_at": before.get("loaded_at")}]
                 histories[key] = history
                 relinked.append(key)
-            fields: dict[str, set[str]] = defaultdict(set)
-            for ident in rec.identifiers:
-                ik = ident.key
-                fields[ik].add(ident.field)
-                if ik not in carriers:
-                    carriers[ik] = [ident.kind, 0]
-            for ik in fields:
-                carriers[ik][1] += 1
+            links = _links(rec)
+            for (ik, _), ident in links:
+                kinds[ik] = ident.kind
             full_name = rec.norm.get("full_name")
             row = [
                 key,
                 rec.source,
                 rec.source_id,
-                _dumps(rec.attrs),
-                _dumps(rec.norm),
-                rec.updated_at,
-                rec.loaded_at,
-                rec.batch_id,
                 rec.content_hash,
-                _dumps(history) if history else None,  # absent means [] (most records never change)
                 full_name if isinstance(full_name, str) else None,  # indexed copy for records_by_name
-                [[ik, f] for ik, fs in fields.items() for f in sorted(fs)],
+                _body(rec, history, [[i.kind, i.value, f] for (_, f), i in links]),
             ]
-            (creates if old is None else rewrites).append(row)
+            todo.append((old is None, row, list(dict.fromkeys(ik for (ik, _), _ in links))))
         if relinked:
             _run_chunked(tx, "identifiers_unlink", "keys", relinked)
-        if carriers:
-            # sorted: concurrent loaders lock shared identifiers in the same order (fewer deadlocks)
-            rows = [[k, kind, n] for k, (kind, n) in sorted(carriers.items())]
-            _run_chunked(tx, "identifiers_add", "rows", rows)
-        seq = Neo4jStore._reserve(tx, LOAD_SEQ, 1) + 1 if creates or rewrites else 0
-        if creates:
-            _run_chunked(tx, "records_create", "rows", creates, seq=seq)
-        if rewrites:
-            _run_chunked(tx, "records_update", "rows", rewrites, seq=seq)
+        if not todo:
+            return result, histories
+        seq = Neo4jStore._reserve(tx, LOAD_SEQ, 1) + 1
+        for chunk in _chunks(todo, WRITE_CHUNK):
+            carried: Counter[str] = Counter(ik for _, _, idents in chunk for ik in idents)
+            identifiers = sorted(carried)  # lock order shared by concurrent writers (fewer deadlocks)
+            at = {ik: n for n, ik in enumerate(identifiers)}
+            creates: list[list[Any]] = []
+            updates: list[list[Any]] = []
+            for new, row, idents in chunk:
+                (creates if new else updates).append([*row, [at[ik] for ik in idents]])
+            _run(tx, "records_write", seq=seq, creates=creates, updates=updates,
+                 identifiers=[[ik, kinds[ik], carried[ik]] for ik in identifiers])
         return result, histories
 
     @staticmethod
-    def _record(props: dict[str, Any], links: list[list[str]]) -> Record:
-        idents = sorted(links, key=lambda t: (f"{t[0]}:{t[1]}", t[2]))
+    def _record(row: dict[str, Any]) -> Record:
+        body = json.loads(row["body"])
         return Record(
-            source=props["source"],
-            source_id=props["source_id"],
-            attrs=json.loads(props["attrs"]),
-            norm=json.loads(props["norm"]),
-            identifiers=[IdentifierRef(kind, value, fld) for kind, value, fld in idents],
-            updated_at=props.get("updated_at"),
-            loaded_at=props.get("loaded_at"),
-            batch_id=props.get("batch_id"),
-            content_hash=props["content_hash"],
-            history=json.loads(props.get("history") or "[]"),
+            source=row["source"],
+            source_id=row["source_id"],
+            attrs=body["attrs"],
+            norm=body["norm"],
+            identifiers=[IdentifierRef(kind, value, fld) for kind, value, fld in body["identifiers"]],
+            updated_at=body.get("updated_at"),
+            loaded_at=body.get("loaded_at"),
+            batch_id=body.get("batch_id"),
+            content_hash=row["content_hash"],
+            history=body.get("history", []),
         )
 
     def get_records(self, keys: Iterable[str]) -> dict[str, Record]:
         rows = self._query_keys("records_get", keys)
-        return {row["record"]["key"]: self._record(row["record"], row["identifiers"]) for row in rows}
+        return {row["key"]: self._record(row) for row in rows}
 
     def record_hashes(self, keys: Iterable[str]) -> dict[str, str]:
         return {row["key"]: row["content_hash"] for row in self._query_keys("records_hashes", keys)}
@@ -420,12 +521,13 @@ class Neo4jStore(GraphStore):
             if source is None:
                 rows = self._query("records_page", after=after, limit=batch_size)
             else:
-                rows = self._query("records_page_of_source", source=source, after=after, limit=batch_size)
+                rows = self._query("records_page_of_source", prefix=record_key(source, ""), after=after,
+                                   limit=batch_size)
             if not rows:
                 return
             for row in rows:
-                yield self._record(row["record"], row["identifiers"])
-            after = rows[-1]["record"]["key"]
+                yield self._record(row)
+            after = rows[-1]["key"]
 
     def source_counts(self) -> dict[str, int]:
         return {row["source"]: row["records"] for row in self._query("records_per_source")}
