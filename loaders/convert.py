@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from graphstore.model import IdentifierRef, Record, content_hash
 
 from . import normalize as N
 from .mapping import IdentifierSpec, SourceMapping
+from .readers import RawRow
 
 
 Compact = tuple[str, dict[str, Any], dict[str, str], list[tuple[str, str, str]], str | None, str]
+Converted = tuple[int, str, "Compact | str"]  # line, raw text, compact record or quarantine reason
 
 
 class RowError(ValueError):
@@ -84,6 +87,20 @@ def compact_record(source: str, compact: Compact, batch_id: str | None, loaded_a
         identifiers=list(map(IdentifierRef._make, idents)), updated_at=updated_at,
         loaded_at=loaded_at, batch_id=batch_id, content_hash=h,
     )
+
+
+def convert_rows(converter: Converter, rows: Iterable[RawRow]) -> Iterator[Converted]:
+    """Each row's outcome: its compact record, or why it is quarantined (a read error or
+    a `RowError`). The one conversion loop of a load, in this process or a worker."""
+    convert = converter.convert_compact
+    for row in rows:
+        if row.values is None:
+            yield row.line, row.raw, row.error or "unparsable line"
+            continue
+        try:
+            yield row.line, row.raw, convert(row.values)
+        except RowError as exc:
+            yield row.line, row.raw, str(exc)
 
 
 class Converter:
