@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
@@ -24,6 +27,17 @@ def test_clean_trims_and_collapses_whitespace() -> None:
     assert N.clean("  a \t b\n c  ") == "a b c"
     assert N.clean(None) == ""
     assert N.clean(12) == "12"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000\u200b"))))
+def test_clean_equals_the_whitespace_regex(text: str) -> None:
+    assert N.clean(text) == re.sub(r"\s+", " ", text).strip()
+
+
+def test_whitespace_regex_and_str_split_agree_on_every_code_point() -> None:
+    ws = re.compile(r"\s")
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if bool(ws.fullmatch(c)) != c.isspace()] == []
 
 
 @pytest.mark.parametrize(
