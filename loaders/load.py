@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from graphstore.gc_pause import gc_paused
-from graphstore.model import QuarantineRow, Record, Run, utcnow
+from graphstore.model import EncodedRecord, QuarantineRow, Run, utcnow
 from graphstore.store import GraphStore
 
 from .convert import Compact, Converter, compact_record, convert_rows
@@ -109,14 +109,14 @@ class _Loader:
         self.kept_quarantine = {
             (q.line, q.reason, q.raw) for q in store.quarantined(source=mapping.name) if q.file == self.file
         }
-        self.records: list[Record] = []
+        self.records: list[EncodedRecord] = []
         self.rejects: list[QuarantineRow] = []
         self.written: Counter[str] = Counter()  # inserted / updated / unchanged, kept by the writer
         self.progress: Progress | None = None
         self.expected = 0
         self.writer = _Writer(self._write_item)
 
-    def _write_item(self, item: tuple[list[Record], list[QuarantineRow], int | None]) -> None:
+    def _write_item(self, item: tuple[list[EncodedRecord], list[QuarantineRow], int | None]) -> None:
         records, rejects, done = item
         self.write(records, rejects)
         if done is not None and self.progress:
@@ -138,7 +138,7 @@ class _Loader:
             self.writer.put((self.records, self.rejects, done))
             self.records, self.rejects = [], []
 
-    def write(self, records: list[Record], rejects: list[QuarantineRow]) -> None:
+    def write(self, records: list[EncodedRecord], rejects: list[QuarantineRow]) -> None:
         """One batch into the store (runs on the writer thread): quarantine rows, then the
         records whose content hash differs from what the store holds."""
         if rejects:
@@ -148,7 +148,7 @@ class _Loader:
             changed = [r for r in records if known.get(r.key) != r.content_hash]
             self.written["unchanged"] += len(records) - len(changed)
             if changed:
-                result = self.store.upsert_records(changed)
+                result = self.store.upsert_encoded(changed)
                 self.written["inserted"] += len(result.inserted)
                 self.written["updated"] += len(result.updated)
                 self.written["unchanged"] += len(result.unchanged)
