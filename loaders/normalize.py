@@ -321,6 +321,34 @@ def opaque_id(raw: object, config: NormalizeConfig = DEFAULT_CONFIG) -> str | No
 
 
 _EPOCH = re.compile(r"-?\d{9,13}\.\d+")
+_FIXED_FIELDS = {"Y": ("year", 4), "m": ("month", 2), "d": ("day", 2), "H": ("hour", 2), "M": ("minute", 2), "S": ("second", 2)}
+
+
+@lru_cache(maxsize=64)
+def _fixed_width(fmt: str) -> re.Pattern[str] | None:
+    """For a strptime format made only of %Y %m %d %H %M %S between literal separators
+    (no digits, no %-escapes), a pattern of its fixed-width form: "22/05/2021 12:36" for
+    "%d/%m/%Y %H:%M". Text it matches is read by strptime into the same fields (each
+    directive takes exactly its digits, since a separator follows), so `datetime(...)`
+    gives strptime's result in a tenth of the time, and raises ValueError where
+    strptime does (day 31 in February, hour 24...). A property test holds the two equal."""
+    out, i, seen = [], 0, set()
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch == "%":
+            code = fmt[i + 1 : i + 2]
+            if code not in _FIXED_FIELDS or code in seen or (out and out[-1].startswith("(?P")):
+                return None  # another directive, a repeat, or two directives with nothing between
+            seen.add(code)
+            field_name, width = _FIXED_FIELDS[code]
+            out.append(f"(?P<{field_name}>\\d{{{width}}})")
+            i += 2
+        elif ch.isdigit():
+            return None
+        else:
+            out.append(re.escape(ch))
+            i += 1
+    return re.compile("".join(out), re.ASCII) if seen else None
 
 
 def timestamp(raw: str, fmt: str | None = None) -> str:
@@ -331,7 +359,13 @@ def timestamp(raw: str, fmt: str | None = None) -> str:
         raise NormalizationError("empty timestamp")
     try:
         if fmt:
-            dt = datetime.strptime(text, fmt)
+            fixed = _fixed_width(fmt)
+            m = fixed.fullmatch(text) if fixed else None
+            if m:
+                parts = {k: int(v) for k, v in m.groupdict().items()}
+                dt = datetime(parts.pop("year", 1900), parts.pop("month", 1), parts.pop("day", 1), **parts)
+            else:
+                dt = datetime.strptime(text, fmt)
         elif (text[:1].isdigit() and text.isdigit() and 9 <= len(text) <= 13) or _EPOCH.fullmatch(text):
             value = float(text)
             dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import datetime, timezone
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
@@ -251,3 +252,52 @@ def test_split_multi() -> None:
     assert N.split_multi("a; b;;c ", ";") == ["a", "b", "c"]
     assert N.split_multi(["x", " ", None, " y "], ";") == ["x", "y"]
     assert N.split_multi(None, ";") == []
+
+
+# -- timestamps in a fixed-width strptime format -------------------------------------------
+
+_DIRECTIVES = ["%Y", "%m", "%d", "%H", "%M", "%S"]
+_SEPARATORS = ["/", "-", ":", " ", "T", ".", "_", "h"]
+
+
+@st.composite
+def _format_and_text(draw: st.DrawFn) -> tuple[str, str]:
+    codes = draw(st.lists(st.sampled_from(_DIRECTIVES), min_size=1, max_size=6, unique=True))
+    fmt, text = "", ""
+    for i, code in enumerate(codes):
+        if i:
+            sep = draw(st.sampled_from(_SEPARATORS))
+            fmt, text = fmt + sep, text + sep
+        fmt += code
+        width = 4 if code == "%Y" else 2
+        text += draw(st.one_of(
+            st.text(alphabet="0123456789", min_size=width, max_size=width),  # any digits: 00, 31, 99...
+            st.text(alphabet="0123456789 ٢x", min_size=1, max_size=width + 1),  # wrong widths, other digits
+        ))
+    return fmt, draw(st.sampled_from([text, " " + text, text + "x", text.upper()]))
+
+
+def _by_strptime(text: str, fmt: str) -> str:
+    try:
+        dt = datetime.strptime(N.clean(text), fmt)
+    except ValueError:
+        return "error"
+    return dt.replace(tzinfo=timezone.utc).isoformat(timespec="seconds")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_format_and_text())
+def test_fixed_width_timestamps_equal_strptime(case: tuple[str, str]) -> None:
+    fmt, text = case
+    try:
+        got = N.timestamp(text, fmt)
+    except N.NormalizationError:
+        got = "error"
+    assert got == _by_strptime(text, fmt)
+
+
+def test_fixed_width_fast_path_covers_the_shipped_format_only() -> None:
+    assert N._fixed_width("%d/%m/%Y %H:%M") is not None
+    assert N.timestamp("22/05/2021 12:36", "%d/%m/%Y %H:%M") == "2021-05-22T12:36:00+00:00"
+    for fmt in ("%d%m%Y", "%b %d %Y", "%Y-%m-%d 2%H", "%%%Y", "%d/%d"):
+        assert N._fixed_width(fmt) is None
