@@ -6,6 +6,7 @@ import re
 import sys
 from datetime import datetime, timezone
 
+import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
@@ -301,3 +302,42 @@ def test_fixed_width_fast_path_covers_the_shipped_format_only() -> None:
     assert N.timestamp("22/05/2021 12:36", "%d/%m/%Y %H:%M") == "2021-05-22T12:36:00+00:00"
     for fmt in ("%d%m%Y", "%b %d %Y", "%Y-%m-%d 2%H", "%%%Y", "%d/%d"):
         assert N._fixed_width(fmt) is None
+
+
+# -- the international phone fast path --------------------------------------------------
+
+_COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.builds(lambda cc, rest: f"+{cc}{rest}", st.sampled_from(_COUNTRY_CODES), st.text(alphabet="0123456789", max_size=15)),
+        st.text(alphabet="+0123456789 ٣-", max_size=20),
+    )
+)
+def test_international_fast_path_equals_phonenumbers_parse(text: str) -> None:
+    fast = N._parsed_international(text)
+    if fast is not None:
+        assert fast == phonenumbers.parse(text, None)
+    try:
+        expected = phonenumbers.parse(text, None)
+        expected_e164 = (
+            phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
+            if phonenumbers.is_possible_number(expected) else "impossible"
+        )
+    except phonenumbers.NumberParseException:
+        expected_e164 = "unparsable"
+    try:
+        got = N._phone.__wrapped__(text, None)
+    except N.NormalizationError as exc:
+        got = "impossible" if "impossible" in str(exc) else "unparsable"
+    assert got == expected_e164
+
+
+def test_international_fast_path_takes_the_common_forms_and_leaves_the_rest() -> None:
+    assert N._parsed_international("+442081274606") is not None
+    assert N._parsed_international("+14155550123") is not None
+    assert N._parsed_international("+4402081274606") is None  # a national prefix after the code: parse strips it
+    assert N._parsed_international("+390612345678") is None  # Italian leading zero: parse keeps it
+    assert N.phone("+44 (0)20 8127 4606") == "+442081274606"
