@@ -15,11 +15,11 @@ Guarantees:
   unchanged.
 
 Speed: reading and normalizing (this process, or for large files worker processes that
-read their own blocks of the file, see `parallel`) overlap with the store writes, which one writer thread performs batch after batch in
-file order. The store spends most of a write outside the GIL (SQLite's C library, or
-waiting for the Neo4j server), so the next batch is converted meanwhile. At most
-`_QUEUED` batches wait for the writer, which bounds memory; a write error stops the
-load at the next batch with that error.
+read their own blocks of the file, see `parallel`) overlap with the store writes, which
+one writer thread performs batch after batch in file order. The store spends most of a
+write outside the GIL (SQLite's C library, or waiting for the Neo4j server), so the
+next batch is converted meanwhile. At most `_QUEUED` batches wait for the writer, which
+bounds memory; a write error stops the load at the next batch with that error.
 """
 
 from __future__ import annotations
