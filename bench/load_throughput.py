@@ -60,7 +60,7 @@ class StoreTimer:
     `profile_writes`, also samples each call made on another thread (the loader's writer)
     with pyinstrument and keeps the sessions."""
 
-    METHODS = ("upsert_records", "record_hashes", "add_quarantine", "quarantined", "save_run")
+    METHODS = ("upsert_records", "upsert_encoded", "record_hashes", "add_quarantine", "quarantined", "save_run")
 
     def __init__(self, store: GraphStore, profile_writes: bool = False) -> None:
         self.spent: dict[str, float] = defaultdict(float)

@@ -24,6 +24,7 @@ from .model import (
     NEAR_MISS,
     PERSON,
     Entity,
+    EncodedRecord,
     EntityEvent,
     EvidenceItem,
     Identifier,
@@ -269,9 +270,26 @@ class SqliteStore(GraphStore):
 
     # -- records ---------------------------------------------------------------------
     def upsert_records(self, records: Sequence[Record]) -> UpsertResult:
-        result = UpsertResult()
         if not records:
-            return result
+            return UpsertResult()
+        batch = {r.key: r for r in records}  # last one wins inside a batch
+        now = utcnow()
+        for rec in batch.values():
+            rec.loaded_at = rec.loaded_at or now
+        result, histories = self._upsert([r.encoded() for r in batch.values()])
+        for key, history in histories.items():
+            batch[key].history = history
+        return result
+
+    def upsert_encoded(self, records: Sequence[EncodedRecord]) -> UpsertResult:
+        return self._upsert(records)[0]
+
+    def _upsert(self, records: Sequence[EncodedRecord]) -> tuple[UpsertResult, dict[str, list[Any]]]:
+        """The one write path of both upserts: the result, and the new history of each updated record."""
+        result = UpsertResult()
+        histories: dict[str, list[Any]] = {}
+        if not records:
+            return result, histories
         batch = {r.key: r for r in records}  # last one wins inside a batch
         now = utcnow()
         with self._tx() as c:
@@ -284,11 +302,10 @@ class SqliteStore(GraphStore):
                     existing[key] = (h, loaded_at, history)
             inserts, updates, link_rows, unlink_keys = [], [], [], []
             for key, rec in batch.items():
-                rec.loaded_at = rec.loaded_at or now
                 old = existing.get(key)
                 if old is None:
                     result.inserted.append(key)
-                    inserts.append(self._record_row(rec))
+                    inserts.append(self._record_row(rec, rec.history, now))
                 elif old[0] == rec.content_hash:
                     result.unchanged.append(key)
                     continue
@@ -296,8 +313,8 @@ class SqliteStore(GraphStore):
                     result.updated.append(key)
                     history = _loads(old[2])
                     history.append({"content_hash": old[0], "loaded_at": old[1]})
-                    rec.history = history
-                    updates.append(self._record_row(rec))
+                    histories[key] = history
+                    updates.append(self._record_row(rec, _dumps(history), now))
                     unlink_keys.append(key)
                 link_rows.extend((key, identifier_key(kind, value), kind, value, fld) for kind, value, fld in rec.identifiers)
             if inserts or updates:  # number the write only when it changes something
@@ -315,7 +332,7 @@ class SqliteStore(GraphStore):
                     updates,
                 )
             self._link(c, link_rows, with_identifiers=not self._deferring)
-        return result
+        return result, histories
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
@@ -396,10 +413,10 @@ class SqliteStore(GraphStore):
         return seq
 
     @staticmethod
-    def _record_row(r: Record) -> tuple[Any, ...]:
+    def _record_row(r: EncodedRecord, history: str, now: str) -> tuple[Any, ...]:
         return (
-            r.key, r.source, r.source_id, _dumps(r.attrs), _dumps(r.norm), r.updated_at,
-            r.loaded_at, r.batch_id, r.content_hash, _dumps(r.history) if r.history else "[]",
+            r.key, r.source, r.source_id, r.attrs, r.norm, r.updated_at, r.loaded_at or now, r.batch_id,
+            r.content_hash, history,
         )
 
     @staticmethod

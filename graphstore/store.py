@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from .model import (
     ApiKey,
+    EncodedRecord,
     Entity,
     EntityEvent,
     Identifier,
@@ -120,6 +121,12 @@ class GraphStore(ABC):
         and load time appended to `history`, and its identifier links are replaced.
         The whole batch is one transaction: after a crash it is all there or not at all.
         """
+
+    def upsert_encoded(self, records: Sequence[EncodedRecord]) -> UpsertResult:
+        """`upsert_records` for records whose attrs, norm and history are JSON text already
+        (what the loaders produce). The default decodes them; a store that keeps the text
+        as it is writes it directly."""
+        return self.upsert_records([r.decoded() for r in records])
 
     def bulk_load(self) -> AbstractContextManager[None]:
         """Brackets a load of many records (the loaders wrap every file and folder in it).

@@ -18,15 +18,20 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from graphstore.model import IdentifierRef, Record, content_hash
+from graphstore.jsontext import dumpb
+from graphstore.model import EncodedRecord, Record, encoded_content_hash, record_key
 
 from . import normalize as N
 from .mapping import IdentifierSpec, SourceMapping
+from .readers import RawRow
 
 
-Compact = tuple[str, dict[str, Any], dict[str, str], list[tuple[str, str, str]], str | None, str]
+# (source_id, attrs as JSON text, norm as JSON text, identifiers, updated_at, content hash)
+Compact = tuple[str, str, str, list[tuple[str, str, str]], str | None, str]
+Converted = tuple[int, str, "Compact | str"]  # line, raw text, compact record or quarantine reason
 
 
 class RowError(ValueError):
@@ -75,15 +80,25 @@ def split_full_name(full: str) -> tuple[str, str]:
     return parts[0], parts[-1]
 
 
-def compact_record(source: str, compact: Compact, batch_id: str | None, loaded_at: str | None) -> Record:
-    """The Record of a `Converter.convert_compact` tuple, as converted here or sent back by a
-    worker process."""
+def compact_record(source: str, compact: Compact, batch_id: str | None, loaded_at: str | None) -> EncodedRecord:
+    """The record of a `Converter.convert_compact` tuple, as converted here or sent back by a
+    worker process, ready for `GraphStore.upsert_encoded`."""
     sid, attrs, norm, idents, updated_at, h = compact
-    return Record(
-        source=source, source_id=sid, attrs=attrs, norm=norm,
-        identifiers=list(map(IdentifierRef._make, idents)), updated_at=updated_at,
-        loaded_at=loaded_at, batch_id=batch_id, content_hash=h,
-    )
+    return EncodedRecord(record_key(source, sid), source, sid, attrs, norm, idents, updated_at, h, loaded_at, batch_id)
+
+
+def convert_rows(converter: Converter, rows: Iterable[RawRow]) -> Iterator[Converted]:
+    """Each row's outcome: its compact record, or why it is quarantined (a read error or
+    a `RowError`). The one conversion loop of a load, in this process or a worker."""
+    convert = converter.convert_compact
+    for row in rows:
+        if row.values is None:
+            yield row.line, row.raw, row.error or "unparsable line"
+            continue
+        try:
+            yield row.line, row.raw, convert(row.values)
+        except RowError as exc:
+            yield row.line, row.raw, str(exc)
 
 
 class Converter:
@@ -103,11 +118,11 @@ class Converter:
         self.invalid: Counter[str] = Counter()
 
     def convert(self, values: dict[str, Any], batch_id: str | None = None, loaded_at: str | None = None) -> Record:
-        return compact_record(self.source, self.convert_compact(values), batch_id, loaded_at)
+        return compact_record(self.source, self.convert_compact(values), batch_id, loaded_at).decoded()
 
     def convert_compact(self, values: dict[str, Any]) -> Compact:
-        """The record as plain tuples and dicts (cheap to send between processes):
-        (source_id, attrs, norm, identifiers as (kind, value, field), updated_at, content hash)."""
+        """The record as plain values (cheap to send between processes): (source_id, attrs
+        and norm as JSON text, identifiers as (kind, value, field), updated_at, content hash)."""
         raw_id = values.get(self.id_column)
         sid = N.clean(_text(raw_id)) if raw_id is not None else ""
         if not sid:
@@ -169,8 +184,9 @@ class Converter:
             norm["email_domain"] = N.email_domain(first_email)
         updated_at = stamps.get(self.updated_attr) if self.updated_attr else None
         idents = list(identifiers)
-        h = content_hash(self.source, sid, attrs, norm, idents, updated_at)
-        return sid, attrs, norm, idents, updated_at, h
+        attrs_text, norm_text = dumpb(attrs), dumpb(norm)
+        h = encoded_content_hash(self.source, sid, attrs_text, norm_text, idents, updated_at)
+        return sid, attrs_text.decode(), norm_text.decode(), idents, updated_at, h
 
     def _identifier(self, spec: IdentifierSpec, item: str, region: str | None, out: dict[tuple[str, str, str], None]) -> int:
         """Add the identifier(s) one value yields; returns how many (0: junk or malformed)."""

@@ -14,85 +14,41 @@ Guarantees:
   different content is quarantined ("duplicate id"), an identical repeat counts as
   unchanged.
 
-Speed: reading and normalizing (this process, or worker processes for large files)
-overlap with the store writes, which one writer thread performs batch after batch in
-file order. The store spends most of a write outside the GIL (SQLite's C library, or
-waiting for the Neo4j server), so the next batch is converted meanwhile. At most
-`_QUEUED` batches wait for the writer, which bounds memory; a write error stops the
-load at the next batch with that error.
+Speed: reading and normalizing (this process, or for large files worker processes that
+read their own blocks of the file, see `parallel`) overlap with the store writes, which
+one writer thread performs batch after batch in file order. The store spends most of a
+write outside the GIL (SQLite's C library, or waiting for the Neo4j server), so the
+next batch is converted meanwhile. At most `_QUEUED` batches wait for the writer, which
+bounds memory; a write error stops the load at the next batch with that error.
 """
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import os
 import queue
 import secrets
 import threading
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from graphstore.gc_pause import gc_paused
-from graphstore.model import QuarantineRow, Record, Run, utcnow
+from graphstore.model import EncodedRecord, QuarantineRow, Run, utcnow
 from graphstore.store import GraphStore
 
-from .convert import Converter, RowError, compact_record
+from .convert import Compact, Converter, compact_record, convert_rows
 from .mapping import SAMPLE_SOURCES, SourceMapping, load_mapping, sample_mapping
-from .readers import FileFormatError, RawRow, check_file, read_rows
+from .parallel import Workers, auto_processes
+from .readers import FileFormatError, check_file, read_rows
 
 DEFAULT_BATCH = 5000
 PARALLEL_MIN_ROWS = 5_000  # below this, worker start-up (~0.1 s) costs more than it saves
-_CHUNK = 1000
-_IN_FLIGHT = 4  # chunks out per worker: enough to keep it busy, little to hold
 _QUEUED = 2  # batches converted ahead of the writer
 
-# -- conversion in worker processes ------------------------------------------------------
-# Normalizing is pure CPU work (phonenumbers, email-validator, hashing), so large files
-# are converted by worker processes while this one reads and writes the store. Workers
-# get plain values and return plain tuples: cheap to pickle, and results come back in
-# file order, so "first row wins" and quarantine order are the same as a serial load.
-
-_worker_converter: Converter | None = None
-
-
-def _init_worker(mapping: SourceMapping) -> None:
-    global _worker_converter
-    _worker_converter = Converter(mapping)
-    gc.disable()  # a worker only converts rows, which make no reference cycles (see gc_pause)
-
-
-def _convert_chunk(chunk: list[dict[str, Any] | None]) -> tuple[list[Any], dict[str, int]]:
-    conv = _worker_converter
-    assert conv is not None
-    conv.invalid.clear()
-    out: list[Any] = []
-    for values in chunk:
-        if values is None:
-            out.append(None)
-            continue
-        try:
-            out.append(conv.convert_compact(values))
-        except RowError as exc:
-            out.append(str(exc))
-    return out, dict(conv.invalid)
-
-
-def _batched(items: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
-    """Lists of `size` rows (the last may be shorter); itertools.batched needs Python 3.12."""
-    it = iter(items)
-    while buf := list(islice(it, size)):
-        yield buf
-
-
 def _auto_workers(rows: int) -> int:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return min(cpus, 4) if rows >= PARALLEL_MIN_ROWS and cpus > 1 else 0
+    return auto_processes() if rows >= PARALLEL_MIN_ROWS else 0
 
 Progress = Callable[[int, int], None]  # (rows done, rows expected)
 
@@ -153,14 +109,14 @@ class _Loader:
         self.kept_quarantine = {
             (q.line, q.reason, q.raw) for q in store.quarantined(source=mapping.name) if q.file == self.file
         }
-        self.records: list[Record] = []
+        self.records: list[EncodedRecord] = []
         self.rejects: list[QuarantineRow] = []
         self.written: Counter[str] = Counter()  # inserted / updated / unchanged, kept by the writer
         self.progress: Progress | None = None
         self.expected = 0
         self.writer = _Writer(self._write_item)
 
-    def _write_item(self, item: tuple[list[Record], list[QuarantineRow], int | None]) -> None:
+    def _write_item(self, item: tuple[list[EncodedRecord], list[QuarantineRow], int | None]) -> None:
         records, rejects, done = item
         self.write(records, rejects)
         if done is not None and self.progress:
@@ -182,7 +138,7 @@ class _Loader:
             self.writer.put((self.records, self.rejects, done))
             self.records, self.rejects = [], []
 
-    def write(self, records: list[Record], rejects: list[QuarantineRow]) -> None:
+    def write(self, records: list[EncodedRecord], rejects: list[QuarantineRow]) -> None:
         """One batch into the store (runs on the writer thread): quarantine rows, then the
         records whose content hash differs from what the store holds."""
         if rejects:
@@ -192,70 +148,29 @@ class _Loader:
             changed = [r for r in records if known.get(r.key) != r.content_hash]
             self.written["unchanged"] += len(records) - len(changed)
             if changed:
-                result = self.store.upsert_records(changed)
+                result = self.store.upsert_encoded(changed)
                 self.written["inserted"] += len(result.inserted)
                 self.written["updated"] += len(result.updated)
                 self.written["unchanged"] += len(result.unchanged)
 
-    def handle(self, row: RawRow, result: Any, loaded_at: str) -> None:
-        """One row's outcome: a compact record, a RowError reason, or a read error."""
-        s = self.summary
-        if row.values is None:
-            self.quarantine(row.line, row.raw, row.error or "unparsable line")
-            return
+    def handle(self, line: int, raw: str, result: Compact | str, loaded_at: str) -> None:
+        """One row's outcome: a compact record, or the reason it is quarantined."""
         if isinstance(result, str):
-            self.quarantine(row.line, row.raw, result)
+            self.quarantine(line, raw, result)
             return
         sid, h = result[0], result[5]
         first = self.seen.get(sid)
         if first is None:
-            self.seen[sid] = (h, row.line)
+            self.seen[sid] = (h, line)
             self.records.append(compact_record(self.mapping.name, result, self.batch_id, loaded_at))
         elif first[0] == h:
-            s.unchanged += 1
+            self.summary.unchanged += 1
         else:
             self.quarantine(
-                row.line, row.raw, f"duplicate id: {sid!r} already read at line {first[1]} with different content"
+                line, raw, f"duplicate id: {sid!r} already read at line {first[1]} with different content"
             )
 
-    def _serial(self, rows: Any) -> Any:
-        convert = self.converter.convert_compact
-        for row in rows:
-            if row.values is None:
-                yield row, None
-                continue
-            try:
-                yield row, convert(row.values)
-            except RowError as exc:
-                yield row, str(exc)
-
-    def _parallel(self, rows: Any, workers: int) -> Any:
-        """Rows with their conversions, computed by `workers` processes in file order.
-
-        At most `_IN_FLIGHT` chunks per worker are out at once. (`Pool.imap` would read the
-        whole file ahead into its task queue: at 1M records the loading process held
-        every row and grew to GiBs, and paging that memory in cost 22 s of system time.)
-        """
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        ctx = multiprocessing.get_context(method)
-        window: deque[tuple[list[RawRow], Any]] = deque()
-        limit = _IN_FLIGHT * workers
-
-        def take() -> Any:
-            buf, pending = window.popleft()
-            results, invalid = pending.get()
-            self.converter.invalid.update(invalid)
-            return zip(buf, results)
-
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(self.mapping,)) as pool:
-            for buf in _batched(rows, _CHUNK):
-                window.append((buf, pool.apply_async(_convert_chunk, ([r.values for r in buf],))))
-                if len(window) >= limit:
-                    yield from take()
-            while window:
-                yield from take()
-
-    def run(self, progress: Progress | None, workers: int | None) -> LoadSummary:
+    def run(self, progress: Progress | None, workers: int | None, pool: Workers) -> LoadSummary:
         started = time.perf_counter()
         check = check_file(self.path, self.mapping)
         run = Run(
@@ -267,14 +182,17 @@ class _Loader:
         s = self.summary
         self.progress, self.expected = progress, check.lines
         n_workers = _auto_workers(check.lines) if workers is None else workers
-        rows = read_rows(self.path, self.mapping)
-        stream = self._parallel(rows, n_workers) if n_workers > 0 else self._serial(rows)
+        if n_workers > 0:
+            stream = pool.convert(self.path, self.mapping, self.converter.invalid)
+        else:
+            stream = convert_rows(self.converter, read_rows(self.path, self.mapping))
+        handle = self.handle
         pending = 0
         try:
-            for row, result in stream:
+            for line, raw, result in stream:
                 s.read += 1
                 pending += 1
-                self.handle(row, result, loaded_at)
+                handle(line, raw, result, loaded_at)
                 if pending >= self.batch_size:
                     self.flush(s.read)
                     pending = 0
@@ -349,9 +267,16 @@ def load_file(
     that normalize rows (None: one per CPU, up to 4, for files of 5k rows or more; 0:
     convert in this process). The result is the same either way.
     """
-    m = load_mapping(mapping)
+    with Workers(auto_processes() if workers is None else workers) as pool:
+        return _load_file(store, load_mapping(mapping), Path(path), batch_size, progress, workers, pool)
+
+
+def _load_file(
+    store: GraphStore, mapping: SourceMapping, path: Path, batch_size: int, progress: Progress | None,
+    workers: int | None, pool: Workers,
+) -> LoadSummary:
     with store.bulk_load(), gc_paused():
-        return _Loader(store, m, Path(path), batch_size).run(progress, workers)
+        return _Loader(store, mapping, path, batch_size).run(progress, workers, pool)
 
 
 def sample_files(folder: str | Path) -> dict[str, Path]:
@@ -384,8 +309,9 @@ def load_folder(
     for source, p in files.items():
         check_file(p, sample_mapping(source))
     out = {}
-    with store.bulk_load():  # one bracket for the folder: the first file must not end it
+    # one bulk bracket for the folder (the first file must not end it), one pool for its files
+    with store.bulk_load(), Workers(auto_processes() if workers is None else workers) as pool:
         for source, p in files.items():
             cb = (lambda done, total, _s=source: progress(_s, done, total)) if progress else None
-            out[source] = load_file(store, sample_mapping(source), p, batch_size=batch_size, progress=cb, workers=workers)
+            out[source] = _load_file(store, sample_mapping(source), p, batch_size, cb, workers, pool)
     return out

@@ -13,10 +13,12 @@ Blank lines are not rows (they are skipped and not counted).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,20 +173,39 @@ def dig(obj: dict[str, Any], path: str) -> Any:
 
 
 class _Lines:
-    """Feeds csv.reader while remembering the exact text of the row being parsed."""
+    """Feeds csv.reader while remembering the exact text of the row being parsed.
 
-    __slots__ = ("fh", "buf", "count")
+    Reading a block of a file (see `Block`), `tail` opens the text after the block: a
+    row that starts inside the block but whose quoted field runs past its end is read
+    on from there, and then the block's rows end. `overrun` counts the bytes so read.
+    """
 
-    def __init__(self, fh: Any) -> None:
+    __slots__ = ("fh", "buf", "count", "tail", "encoding", "overrun", "past_end")
+
+    def __init__(self, fh: Any, tail: Callable[[], Iterator[str]] | None = None, encoding: str = "") -> None:
         self.fh = fh
         self.buf: list[str] = []
         self.count = 0
+        self.tail = tail
+        self.encoding = encoding
+        self.overrun = 0
+        self.past_end = False
 
     def __iter__(self) -> _Lines:
         return self
 
     def __next__(self) -> str:
-        text = next(self.fh)
+        if self.past_end and not self.buf:
+            raise StopIteration  # the row that crossed the block's end was the block's last
+        try:
+            text = next(self.fh)
+        except StopIteration:
+            if self.tail is None or not self.buf:
+                raise
+            self.fh, self.tail, self.past_end = self.tail(), None, True
+            text = next(self.fh)
+        if self.past_end:
+            self.overrun += len(text.encode(self.encoding))
         self.buf.append(text)
         self.count += 1
         return text
@@ -206,30 +227,34 @@ def read_rows(path: str | Path, mapping: SourceMapping) -> Iterator[RawRow]:
 
 
 def _csv_rows(p: Path, mapping: SourceMapping) -> Iterator[RawRow]:
-    cols = mapping.columns()
     with p.open(encoding=_encoding(mapping), newline="") as fh:
         lines = _Lines(fh)
         reader = csv.reader(lines, delimiter=mapping.delimiter)
         header = next(reader)
         lines.take()
-        width = len(header)
-        index = [(c, header.index(c)) for c in cols]
-        while True:
-            start = lines.count + 1
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield RawRow(start, lines.take(), None, f"unparsable CSV line: {exc}")
-                continue
-            raw = lines.take()
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
-                continue
-            if len(fields) != width:
-                yield RawRow(start, raw, None, f"unparsable line: expected {width} fields, found {len(fields)}")
-                continue
-            yield RawRow(start, raw, {c: fields[i] for c, i in index})
+        yield from _csv_body(lines, reader, header, mapping)
+
+
+def _csv_body(lines: _Lines, reader: Any, header: list[str], mapping: SourceMapping) -> Iterator[RawRow]:
+    """The rows after the header; line numbers go on from `lines.count`."""
+    width = len(header)
+    index = [(c, header.index(c)) for c in mapping.columns()]
+    while True:
+        start = lines.count + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield RawRow(start, lines.take(), None, f"unparsable CSV line: {exc}")
+            continue
+        raw = lines.take()
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue
+        if len(fields) != width:
+            yield RawRow(start, raw, None, f"unparsable line: expected {width} fields, found {len(fields)}")
+            continue
+        yield RawRow(start, raw, {c: fields[i] for c, i in index})
 
 
 def _loads(text: str) -> Any:
@@ -243,26 +268,120 @@ def _loads(text: str) -> Any:
 
 
 def _jsonl_rows(p: Path, mapping: SourceMapping) -> Iterator[RawRow]:
-    cols = mapping.columns()
     with p.open(encoding=_encoding(mapping)) as fh:
-        for number, text in enumerate(fh, start=1):
-            if not text.strip():
-                continue
-            raw = text[:MAX_RAW]
-            try:
-                obj = _loads(text)
-            except json.JSONDecodeError as exc:
-                yield RawRow(number, raw, None, f"unparsable line: not JSON ({exc.msg}, column {exc.colno})")
-                continue
-            if not isinstance(obj, dict):
-                yield RawRow(number, raw, None, f"unparsable line: expected a JSON object, got {type(obj).__name__}")
-                continue
-            values = {}
-            for c in cols:
-                v = obj.get(c, _MISSING) if "." not in c else dig(obj, c)
-                if v is not _MISSING and v is not None:
-                    values[c] = v
-            yield RawRow(number, raw, values)
+        yield from _jsonl_body(fh, mapping)
+
+
+def _jsonl_body(fh: Any, mapping: SourceMapping) -> Generator[RawRow, None, int]:
+    """The rows of JSON lines text; returns the number of lines read."""
+    cols = mapping.columns()
+    number = 0
+    for number, text in enumerate(fh, start=1):
+        if not text.strip():
+            continue
+        raw = text[:MAX_RAW]
+        try:
+            obj = _loads(text)
+        except json.JSONDecodeError as exc:
+            yield RawRow(number, raw, None, f"unparsable line: not JSON ({exc.msg}, column {exc.colno})")
+            continue
+        if not isinstance(obj, dict):
+            yield RawRow(number, raw, None, f"unparsable line: expected a JSON object, got {type(obj).__name__}")
+            continue
+        values = {}
+        for c in cols:
+            v = obj.get(c, _MISSING) if "." not in c else dig(obj, c)
+            if v is not _MISSING and v is not None:
+                values[c] = v
+        yield RawRow(number, raw, values)
+    return number
+
+
+# -- blocks: byte ranges of one file, read by worker processes ---------------------------
+# A worker reads its own part of a large file, so the loading process neither parses
+# every row nor sends it through a pipe. Blocks end just after a newline byte; in the
+# encodings below that byte is always a line end, never part of another character.
+
+_SPLITTABLE = ("utf-8", "ascii")
+_SPLITTABLE_PREFIXES = ("iso8859-", "cp125", "latin")
+
+
+@dataclass(slots=True)
+class Block:
+    """Bytes [start, end) of a file's body. `header` (CSV): the column names. Reading
+    the block sets `lines` (physical lines read) and `overrun` (bytes read past `end`
+    to finish a row whose quoted field spans the boundary)."""
+
+    start: int
+    end: int
+    header: list[str] | None = None
+    lines: int = 0
+    overrun: int = 0
+
+
+def splittable(mapping: SourceMapping) -> bool:
+    """Whether the file can be read in blocks (CSV or JSON lines in an ASCII-compatible,
+    stateless encoding); otherwise the loading process reads it whole."""
+    if mapping.format not in ("csv", "jsonl"):
+        return False
+    name = codecs.lookup(mapping.encoding).name
+    return name in _SPLITTABLE or name.startswith(_SPLITTABLE_PREFIXES)
+
+
+def plan_blocks(path: str | Path, mapping: SourceMapping, size: int) -> tuple[int, Iterator[Block]]:
+    """(lines before the first block, the blocks of about `size` bytes covering the body).
+    For CSV the header is read here, once, and handed to every block."""
+    p = Path(path)
+    header: list[str] | None = None
+    head_lines = 0
+    start = 0
+    if mapping.format == "csv":
+        with p.open(encoding=_encoding(mapping), newline="") as fh:
+            lines = _Lines(fh)
+            header = next(csv.reader(lines, delimiter=mapping.delimiter))
+            head_lines = lines.count
+            start = len("".join(lines.buf).encode(mapping.encoding))
+        with p.open("rb") as fh:
+            if _encoding(mapping) == "utf-8-sig" and fh.read(3) == codecs.BOM_UTF8:
+                start += 3
+
+    def blocks(pos: int) -> Iterator[Block]:
+        total = p.stat().st_size
+        with p.open("rb") as fh:
+            while pos < total:
+                fh.seek(pos + size)
+                fh.readline()
+                end = min(fh.tell(), total)
+                yield Block(pos, end, header)
+                pos = end
+
+    return head_lines, blocks(start)
+
+
+def read_block(path: str | Path, mapping: SourceMapping, block: Block) -> Iterator[RawRow]:
+    """The rows that start inside `block`, numbered from 1 at its first line (the caller
+    adds the lines before it). Sets `block.lines` and `block.overrun` when exhausted."""
+    encoding = _encoding(mapping) if block.start == 0 else mapping.encoding
+    with open(path, "rb") as raw:
+        raw.seek(block.start)
+        data = raw.read(block.end - block.start)
+    newline = "" if mapping.format == "csv" else None
+    fh = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline=newline)
+    if mapping.format == "jsonl":
+        block.lines = yield from _jsonl_body(fh, mapping)
+        return
+    assert block.header is not None
+
+    with contextlib.ExitStack() as opened:
+
+        def tail() -> Iterator[str]:
+            rest = opened.enter_context(open(path, "rb"))
+            rest.seek(block.end)
+            return io.TextIOWrapper(rest, encoding=mapping.encoding, newline="")
+
+        lines = _Lines(fh, tail, mapping.encoding)
+        yield from _csv_body(lines, csv.reader(lines, delimiter=mapping.delimiter), block.header, mapping)
+        block.lines, block.overrun = lines.count, lines.overrun
 
 
 # -- parquet (optional: needs pyarrow) -------------------------------------------------

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from datetime import datetime, timezone
+
+import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
@@ -24,6 +29,17 @@ def test_clean_trims_and_collapses_whitespace() -> None:
     assert N.clean("  a \t b\n c  ") == "a b c"
     assert N.clean(None) == ""
     assert N.clean(12) == "12"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.one_of(st.characters(), st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u3000\u200b"))))
+def test_clean_equals_the_whitespace_regex(text: str) -> None:
+    assert N.clean(text) == re.sub(r"\s+", " ", text).strip()
+
+
+def test_whitespace_regex_and_str_split_agree_on_every_code_point() -> None:
+    ws = re.compile(r"\s")
+    assert [c for c in map(chr, range(sys.maxunicode + 1)) if bool(ws.fullmatch(c)) != c.isspace()] == []
 
 
 @pytest.mark.parametrize(
@@ -237,3 +253,92 @@ def test_split_multi() -> None:
     assert N.split_multi("a; b;;c ", ";") == ["a", "b", "c"]
     assert N.split_multi(["x", " ", None, " y "], ";") == ["x", "y"]
     assert N.split_multi(None, ";") == []
+
+
+# -- timestamps in a fixed-width strptime format -------------------------------------------
+
+_DIRECTIVES = ["%Y", "%m", "%d", "%H", "%M", "%S"]
+_SEPARATORS = ["/", "-", ":", " ", "T", ".", "_", "h"]
+
+
+@st.composite
+def _format_and_text(draw: st.DrawFn) -> tuple[str, str]:
+    codes = draw(st.lists(st.sampled_from(_DIRECTIVES), min_size=1, max_size=6, unique=True))
+    fmt, text = "", ""
+    for i, code in enumerate(codes):
+        if i:
+            sep = draw(st.sampled_from(_SEPARATORS))
+            fmt, text = fmt + sep, text + sep
+        fmt += code
+        width = 4 if code == "%Y" else 2
+        text += draw(st.one_of(
+            st.text(alphabet="0123456789", min_size=width, max_size=width),  # any digits: 00, 31, 99...
+            st.text(alphabet="0123456789 ٢x", min_size=1, max_size=width + 1),  # wrong widths, other digits
+        ))
+    return fmt, draw(st.sampled_from([text, " " + text, text + "x", text.upper()]))
+
+
+def _by_strptime(text: str, fmt: str) -> str:
+    try:
+        dt = datetime.strptime(N.clean(text), fmt)
+    except ValueError:
+        return "error"
+    return dt.replace(tzinfo=timezone.utc).isoformat(timespec="seconds")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_format_and_text())
+def test_fixed_width_timestamps_equal_strptime(case: tuple[str, str]) -> None:
+    fmt, text = case
+    try:
+        got = N.timestamp(text, fmt)
+    except N.NormalizationError:
+        got = "error"
+    assert got == _by_strptime(text, fmt)
+
+
+def test_fixed_width_fast_path_covers_the_shipped_format_only() -> None:
+    assert N._fixed_width("%d/%m/%Y %H:%M") is not None
+    assert N.timestamp("22/05/2021 12:36", "%d/%m/%Y %H:%M") == "2021-05-22T12:36:00+00:00"
+    for fmt in ("%d%m%Y", "%b %d %Y", "%Y-%m-%d 2%H", "%%%Y", "%d/%d"):
+        assert N._fixed_width(fmt) is None
+
+
+# -- the international phone fast path --------------------------------------------------
+
+_COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.builds(lambda cc, rest: f"+{cc}{rest}", st.sampled_from(_COUNTRY_CODES), st.text(alphabet="0123456789", max_size=15)),
+        st.text(alphabet="+0123456789 ٣-", max_size=20),
+    )
+)
+def test_international_fast_path_equals_phonenumbers_parse(text: str) -> None:
+    fast = N._parsed_international(text)
+    if fast is not None:
+        assert fast == phonenumbers.parse(text, None)
+    library_text = "+" + text[2:] if text.startswith("00") else text  # as _phone reads a 00 prefix
+    try:
+        expected = phonenumbers.parse(library_text, None)
+        expected_e164 = (
+            phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
+            if phonenumbers.is_possible_number(expected) else "impossible"
+        )
+    except phonenumbers.NumberParseException:
+        expected_e164 = "unparsable"
+    try:
+        got = N._phone.__wrapped__(text, None)
+    except N.NormalizationError as exc:
+        got = "impossible" if "impossible" in str(exc) else "unparsable"
+    assert got == expected_e164
+
+
+def test_international_fast_path_takes_the_common_forms_and_leaves_the_rest() -> None:
+    assert N._parsed_international("+442081274606") is not None
+    assert N._parsed_international("+14155550123") is not None
+    assert N._parsed_international("+4402081274606") is None  # a national prefix after the code: parse strips it
+    assert N._parsed_international("+390612345678") is None  # Italian leading zero: parse keeps it
+    assert N.phone("+44 (0)20 8127 4606") == "+442081274606"

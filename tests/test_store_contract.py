@@ -145,6 +145,23 @@ def test_record_roundtrip_keeps_everything(store: GraphStore) -> None:
     assert store.get_record("crm:nope") is None
 
 
+def test_upsert_encoded_stores_what_upsert_records_would(store: GraphStore) -> None:
+    a = rec("crm", "1", ("email", "a@x.org"), first_name="Ann")
+    b = rec("crm", "2", ("email", "a@x.org"), ("phone", "+14155550123"), first_name="Bo")
+    first = store.upsert_encoded([a.encoded(), b.encoded()])
+    assert (sorted(first.inserted), first.updated, first.unchanged) == (["crm:1", "crm:2"], [], [])
+    assert store.upsert_encoded([a.encoded()]).unchanged == ["crm:1"]
+    changed = rec("crm", "2", ("phone", "+14155550123"), first_name="Bob")
+    assert store.upsert_encoded([changed.encoded()]).updated == ["crm:2"]
+    got = store.get_records(["crm:1", "crm:2"])
+    assert got["crm:1"].attrs == a.attrs and got["crm:1"].norm == a.norm and got["crm:1"].content_hash == a.content_hash
+    assert got["crm:2"].attrs == changed.attrs and got["crm:2"].content_hash == changed.content_hash
+    assert [i.key for i in got["crm:2"].identifiers] == ["phone:+14155550123"]
+    assert [h["content_hash"] for h in got["crm:2"].history] == [b.content_hash]
+    assert got["crm:1"].loaded_at and got["crm:1"].batch_id == "b1"
+    assert store.get_identifiers(["email:a@x.org"])["email:a@x.org"].degree == 1
+
+
 def test_iter_records_streams_all_in_key_order(store: GraphStore) -> None:
     store.upsert_records([rec("crm", f"{i:03d}", ("email", f"e{i}@x.com")) for i in range(25)])
     store.upsert_records([rec("billing", "1")])
