@@ -62,6 +62,7 @@ from . import jsontext
 from .model import (
     ACCOUNT,
     ApiKey,
+    EncodedRecord,
     NEAR_MISS,
     PERSON,
     Entity,
@@ -110,30 +111,25 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[i : i + size]
 
 
-def _links(rec: Record) -> list[tuple[tuple[str, str], IdentifierRef]]:
-    """A record's distinct (identifier key, source field) pairs in that order: the order the
-    body lists them in, whoever writes it (an upsert or the schema-1 upgrade)."""
-    return sorted({(ident.key, ident.field): ident for ident in rec.identifiers}.items())
+def _links(identifiers: Iterable[tuple[str, str, str]]) -> list[list[str]]:
+    """A record's distinct (kind, value, source field) in (identifier key, field) order: the
+    order the body lists them in, whoever writes it (an upsert or the schema-1 upgrade)."""
+    return [list(t) for t in sorted(set(map(tuple, identifiers)), key=lambda t: (f"{t[0]}:{t[1]}", t[2]))]
 
 
-def _body(rec: Record, history: list[Any], identifiers: list[list[str]]) -> str:
+def _body(rec: EncodedRecord, identifiers: list[list[str]], loaded_at: str | None, history: str) -> str:
     """A record's values that no query filters on, as one JSON property (schema version 2).
 
     One string property costs the server far less to write than one property each (and
     one decode to read); the identifiers with the source field each came from live here
-    too, so HAS links need no property and record reads need not follow them.
+    too, so HAS links need no property and record reads need not follow them. Assembled
+    from the JSON text the loader already made of attrs and norm (no decode, no re-encode).
     """
-    body: dict[str, Any] = {
-        "attrs": rec.attrs,
-        "norm": rec.norm,
-        "identifiers": identifiers,
-        "updated_at": rec.updated_at,
-        "loaded_at": rec.loaded_at,
-        "batch_id": rec.batch_id,
-    }
-    if history:
-        body["history"] = history  # absent means [] (most records never change)
-    return _dumps(body)
+    text = (f'{{"attrs":{rec.attrs},"norm":{rec.norm},"identifiers":{_dumps(identifiers)},'
+            f'"updated_at":{_dumps(rec.updated_at)},"loaded_at":{_dumps(loaded_at)},"batch_id":{_dumps(rec.batch_id)}')
+    if history != "[]":
+        text += f',"history":{history}'  # absent means [] (most records never change)
+    return text + "}"
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -379,8 +375,8 @@ class Neo4jStore(GraphStore):
             for row in rows:
                 if row["record"] is None:  # already in the body layout, or a stub
                     continue
-                rec = self._legacy_record(row["record"], row["identifiers"])
-                bodies.append([row["key"], _body(rec, rec.history, [[i.kind, i.value, f] for (_, f), i in _links(rec)])])
+                rec = self._legacy_record(row["record"], row["identifiers"]).encoded()
+                bodies.append([row["key"], _body(rec, _links(rec.identifiers), rec.loaded_at, rec.history)])
             if bodies:
                 self._update("records_upgrade_write", rows=bodies)
                 done += len(bodies)
@@ -432,15 +428,24 @@ class Neo4jStore(GraphStore):
         now = utcnow()
         for rec in batch.values():
             rec.loaded_at = rec.loaded_at or now
-        result, histories = self._write(self._upsert_tx, batch)
+        result, histories = self._write(self._upsert_tx, [r.encoded() for r in batch.values()], now)
         for key, history in histories.items():
             batch[key].history = history
         return result
 
+    def upsert_encoded(self, records: Sequence[EncodedRecord]) -> UpsertResult:
+        if not records:
+            return UpsertResult()
+        return self._write(self._upsert_tx, records, utcnow())[0]
+
     @staticmethod
-    def _upsert_tx(tx: ManagedTransaction, batch: dict[str, Record]) -> tuple[UpsertResult, dict[str, list[Any]]]:
-        """Classify by content hash, then unlink/relink identifiers and write records: one transaction."""
+    def _upsert_tx(
+        tx: ManagedTransaction, records: Sequence[EncodedRecord], now: str
+    ) -> tuple[UpsertResult, dict[str, list[Any]]]:
+        """Classify by content hash, then unlink/relink identifiers and write records: one
+        transaction. Returns the result and the new history of each updated record."""
         result = UpsertResult()
+        batch = {r.key: r for r in records}  # last one wins inside a batch
         state = [[key, rec.content_hash] for key, rec in batch.items()]
         existing = {row["key"]: row for row in _run_chunked(tx, "records_state", "rows", state)}
         todo: list[tuple[bool, list[Any], list[str]]] = []  # (new?, row, identifier keys)
@@ -458,23 +463,24 @@ class Neo4jStore(GraphStore):
             else:
                 result.updated.append(key)
                 before = json.loads(old["body"])
-                history = [*before.get("history", ()), {"content_hash": old["content_hash"],
-                                                        "loaded_at": before.get("loaded_at")}]
-                histories[key] = history
+                histories[key] = [*before.get("history", ()), {"content_hash": old["content_hash"],
+                                                               "loaded_at": before.get("loaded_at")}]
+                history = _dumps(histories[key])
                 relinked.append(key)
-            links = _links(rec)
-            for (ik, _), ident in links:
-                kinds[ik] = ident.kind
-            full_name = rec.norm.get("full_name")
+            links = _links(rec.identifiers)
+            keys = list(dict.fromkeys(f"{kind}:{value}" for kind, value, _ in links))
+            for kind, value, _ in links:
+                kinds[f"{kind}:{value}"] = kind
+            full_name = jsontext.loads(rec.norm).get("full_name")
             row = [
                 key,
                 rec.source,
                 rec.source_id,
                 rec.content_hash,
                 full_name if isinstance(full_name, str) else None,  # indexed copy for records_by_name
-                _body(rec, history, [[i.kind, i.value, f] for (_, f), i in links]),
+                _body(rec, links, rec.loaded_at or now, history),
             ]
-            todo.append((old is None, row, list(dict.fromkeys(ik for (ik, _), _ in links))))
+            todo.append((old is None, row, keys))
         if relinked:
             _run_chunked(tx, "identifiers_unlink", "keys", relinked)
         if not todo:
