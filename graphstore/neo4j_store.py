@@ -56,10 +56,12 @@ from .model import (
     EvidenceItem,
     Identifier,
     IdentifierRef,
+    MATCH,
     MatchEdge,
     Override,
     QuarantineRow,
     Record,
+    RegionStep,
     Run,
     StoreInfo,
     UpsertResult,
@@ -463,13 +465,21 @@ class Neo4jStore(GraphStore):
     def load_watermark(self) -> str:
         return str(self._query("load_watermark", name=LOAD_SEQ)[0]["value"])
 
+    def watermark_and_meta(self, keys: Iterable[str]) -> tuple[str, dict[str, str | None]]:
+        row = self._query("watermark_and_meta", name=LOAD_SEQ, keys=_unique(keys))[0]
+        return str(row["value"]), {k: v for k, v in row["metas"]}
+
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
         if not mapping:
             return
         keys = list(mapping)
         rows = [{"key": k, "blocks": _unique(bs)} for k, bs in mapping.items()]
+        if len(rows) <= WRITE_CHUNK:  # an incremental run's few records: one statement
+            self._write(lambda tx: _run(tx, "blocks_set", rows=rows))
+            return
 
         def work(tx: ManagedTransaction) -> None:
+            # chunked: every record's links must go before any block is judged empty
             touched = {row["block"] for row in _run_chunked(tx, "blocks_clear", "keys", keys)}
             _run_chunked(tx, "blocks_add", "rows", rows)
             if touched:
@@ -490,7 +500,12 @@ class Neo4jStore(GraphStore):
     def write_matches(self, edges: Sequence[MatchEdge]) -> None:
         if not edges:
             return
-        rows = [
+        rows = self._match_rows(edges)
+        self._write(lambda tx: _run_chunked(tx, "matches_write", "rows", rows))
+
+    @staticmethod
+    def _match_rows(edges: Sequence[MatchEdge]) -> list[dict[str, Any]]:
+        return [
             {
                 "a": e.a,
                 "b": e.b,
@@ -502,7 +517,14 @@ class Neo4jStore(GraphStore):
             }
             for e in edges
         ]
-        self._write(lambda tx: _run_chunked(tx, "matches_write", "rows", rows))
+
+    def replace_matches_touching(self, record_keys: Iterable[str], edges: Sequence[MatchEdge]) -> int:
+        keys = _unique(record_keys)
+        if len(keys) > WRITE_CHUNK or len(edges) > WRITE_CHUNK:
+            return super().replace_matches_touching(keys, edges)
+        rows = self._match_rows(edges)  # one statement: an incremental run's rescored pairs
+        found = self._write(lambda tx: _run(tx, "matches_replace_touching", keys=keys, rows=rows))
+        return int(found[0]["deleted"])
 
     def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
         keys = _unique(record_keys)
@@ -603,6 +625,24 @@ class Neo4jStore(GraphStore):
 
     def members_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
         return self._one_to_many("member_of_by_entity", entity_ids)
+
+    def region_step(self, record_keys: Iterable[str]) -> RegionStep:
+        keys = _unique(record_keys)
+        if len(keys) > READ_CHUNK:  # more than one statement takes: the four chunked reads
+            return super().region_step(keys)
+        row = self._read(lambda tx: _run(tx, "region_step", keys=keys, decision=MATCH))[0]
+        members: dict[str, list[str]] = {eid: [] for eid in {eid for _, eid in row["owners"]}}
+        for eid, rk in row["members"]:
+            members[eid].append(rk)
+        for ms in members.values():
+            ms.sort()
+        overrides = sorted((self._override(p) for p in row["overrides"]), key=lambda o: (o.created_at, o.id))
+        return RegionStep(
+            entity_of={rk: eid for rk, eid in row["owners"]},
+            members=members,
+            matches=[self._edge(m) for m in sorted(row["matches"], key=lambda m: (m["a"], m["b"]))],
+            overrides=overrides,
+        )
 
     def all_memberships(self) -> dict[str, str]:
         return {row["lhs"]: row["rhs"] for row in self._query("member_of_all")}

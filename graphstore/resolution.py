@@ -111,22 +111,21 @@ class Resolver:
         started = utcnow()
 
         def start() -> tuple[str, bool, list[str]]:
-            mark = self.store.load_watermark()  # before any record is read: later writes come after it
+            # the mark is read before any record is: later writes come after it
+            mark, meta = self.store.watermark_and_meta([RULES_KEY, WATERMARK_KEY])
             run_full = full
-            if self.store.get_meta(RULES_KEY) != self.rules.rule_version:
+            if meta[RULES_KEY] != self.rules.rule_version:
                 run_full = True if record_keys is None else full
             keys: list[str] = []
             if not run_full:
                 keys = (
                     sorted(set(record_keys))
                     if record_keys is not None
-                    else self.store.records_loaded_since(self.store.get_meta(WATERMARK_KEY))
+                    else self.store.records_loaded_since(meta[WATERMARK_KEY])
                 )
             return mark, run_full, keys
 
-        mark, full, keys = self.store.in_one_transaction(start)
-
-        def body() -> ResolveSummary:
+        def body(mark: str, full: bool, keys: list[str]) -> ResolveSummary:
             run = _Run(self, "full" if full else "incremental", progress or (lambda _m: None), actor, cause)
             if full:
                 run.full()
@@ -141,9 +140,18 @@ class Resolver:
             )
             return summary
 
-        if full or len(keys) > _ONE_TRANSACTION_MAX:
-            return body()
-        return self.store.in_one_transaction(body)
+        def small_run() -> tuple[str, bool, list[str]] | ResolveSummary:
+            """The start, and the whole run in the same transaction when it is small (the
+            start writes nothing, so a big run's start commits as if read on its own)."""
+            mark, run_full, keys = start()
+            if run_full or len(keys) > _ONE_TRANSACTION_MAX:
+                return mark, run_full, keys
+            return body(mark, run_full, keys)
+
+        out = self.store.in_one_transaction(small_run)
+        if isinstance(out, ResolveSummary):
+            return out
+        return body(*out)
 
     # -- steward overrides -------------------------------------------------------------
     def link(self, a: str, b: str, actor: str, reason: str) -> OverrideOutcome:
@@ -352,8 +360,7 @@ class _Run:
         t = self._stage("blocking", t)
         edges = self._score(cands, views, guards)
         t = self._stage("scoring", t)
-        store.delete_matches_touching(sorted(rescore))
-        store.write_matches(edges)
+        store.replace_matches_touching(sorted(rescore), edges)
         store.set_blocks({k: block_keys(views[k], rules) for k in sorted(rescore)})
         t = self._stage("write_edges", t)
 
@@ -383,15 +390,15 @@ class _Run:
         overrides: dict[str, Override] = {}
         while frontier:
             region |= frontier
-            prev = store.entity_of_records(frontier)
-            previous.update(prev)
+            step = store.region_step(sorted(frontier))
+            previous.update(step.entity_of)
             nxt: set[str] = set()
-            for members in store.members_of(set(prev.values())).values():
+            for members in step.members.values():
                 nxt.update(members)
-            for e in store.matches_for(frontier, decision=MATCH):
+            for e in step.matches:
                 edges[e.pair] = e.score
                 nxt.update(e.pair)
-            for o in store.get_overrides(record_keys=frontier):
+            for o in step.overrides:
                 overrides[o.id] = o
                 if o.kind == LINK:
                     nxt.update((o.a, o.b))

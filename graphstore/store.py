@@ -25,7 +25,9 @@ from .model import (
     MatchEdge,
     Override,
     QuarantineRow,
+    MATCH,
     Record,
+    RegionStep,
     Run,
     StoreInfo,
     UpsertResult,
@@ -191,6 +193,13 @@ class GraphStore(ABC):
         write still in flight when this is read always lands after it: a run that reads the
         mark before reading records can never miss one, and needs no clock slack."""
 
+    def watermark_and_meta(self, keys: Iterable[str]) -> tuple[str, dict[str, str | None]]:
+        """`load_watermark()` and `get_meta(key)` for each of `keys`, read in that order: what a
+        resolution run reads first. A networked backend may read them in one round trip;
+        this default makes the calls."""
+        mark = self.load_watermark()
+        return mark, {k: self.get_meta(k) for k in keys}
+
     @abstractmethod
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
         """Record key -> its blocking keys, replacing the record's previous ones.
@@ -229,6 +238,14 @@ class GraphStore(ABC):
     def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
         """Remove every match edge with an end in `record_keys`; returns how many went.
         Resolution rescoring a component calls this before writing the new decisions."""
+
+    def replace_matches_touching(self, record_keys: Iterable[str], edges: Sequence[MatchEdge]) -> int:
+        """`delete_matches_touching(record_keys)`, then `write_matches(edges)`: what an
+        incremental run does with the pairs it rescored. Returns how many edges went. A
+        networked backend may do both in one statement; this default calls the two."""
+        deleted = self.delete_matches_touching(record_keys)
+        self.write_matches(edges)
+        return deleted
 
     @abstractmethod
     def matches_for(
@@ -269,6 +286,21 @@ class GraphStore(ABC):
     @abstractmethod
     def entity_of_records(self, record_keys: Iterable[str]) -> dict[str, str]:
         """Record key -> the entity it is a member of (records without one are absent)."""
+
+    def region_step(self, record_keys: Iterable[str]) -> RegionStep:
+        """One step of an incremental run's closed region around `record_keys`: their
+        entities (`entity_of_records`), those entities' members (`members_of`), their
+        accepted edges (`matches_for(..., MATCH)`) and the active overrides naming them
+        (`get_overrides(record_keys=...)`). A networked backend may read all four in one
+        round trip; this default makes the four calls."""
+        keys = list(record_keys)
+        entity_of = self.entity_of_records(keys)
+        return RegionStep(
+            entity_of=entity_of,
+            members=self.members_of(set(entity_of.values())),
+            matches=self.matches_for(keys, decision=MATCH),
+            overrides=self.get_overrides(record_keys=keys),
+        )
 
     @abstractmethod
     def members_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:

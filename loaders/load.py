@@ -49,6 +49,12 @@ from .readers import FileFormatError, RawRow, check_file, read_rows
 DEFAULT_BATCH = 5000
 PARALLEL_MIN_ROWS = 5_000  # below this, worker start-up (~0.1 s) costs more than it saves
 _CHUNK = 1000
+# A file at most this large (a few hundred rows) loads as one store transaction
+# (GraphStore.in_one_transaction), its writes made on the loading thread: a networked store
+# then pays one commit for the file instead of one per write (run row, records, run row),
+# which dominated loading a single new record into Neo4j. Larger files keep the writer thread
+# and a transaction per batch, so that no transaction grows with the size of a file.
+_ONE_TRANSACTION_BYTES = 64 * 1024
 _IN_FLIGHT = 4  # chunks out per worker: enough to keep it busy, little to hold
 _QUEUED = 2  # batches converted ahead of the writer
 
@@ -140,7 +146,9 @@ def reason_kind(reason: str) -> str:
 
 
 class _Loader:
-    def __init__(self, store: GraphStore, mapping: SourceMapping, path: Path, batch_size: int) -> None:
+    def __init__(
+        self, store: GraphStore, mapping: SourceMapping, path: Path, batch_size: int, inline: bool = False
+    ) -> None:
         self.store = store
         self.mapping = mapping
         self.path = path
@@ -158,7 +166,7 @@ class _Loader:
         self.written: Counter[str] = Counter()  # inserted / updated / unchanged, kept by the writer
         self.progress: Progress | None = None
         self.expected = 0
-        self.writer = _Writer(self._write_item)
+        self.writer = _Writer(self._write_item, inline)
 
     def _write_item(self, item: tuple[list[Record], list[QuarantineRow], int | None]) -> None:
         records, rejects, done = item
@@ -302,8 +310,9 @@ class _Writer:
     next `put` or at `finish`, so a load stops where a crash would stop it.
     """
 
-    def __init__(self, write: Callable[[Any], None]) -> None:
+    def __init__(self, write: Callable[[Any], None], inline: bool = False) -> None:
         self._write = write
+        self._inline = inline  # write on the caller's thread (a small file in one transaction)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED)
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -317,6 +326,9 @@ class _Writer:
                     self.error = exc
 
     def put(self, item: Any) -> None:
+        if self._inline:
+            self._write(item)
+            return
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="loader-writer", daemon=True)
             self._thread.start()
@@ -350,8 +362,19 @@ def load_file(
     convert in this process). The result is the same either way.
     """
     m = load_mapping(mapping)
+    p = Path(path)
     with store.bulk_load(), gc_paused():
-        return _Loader(store, m, Path(path), batch_size).run(progress, workers)
+        if workers in (None, 0) and _small(p):  # None: a small file gets no worker processes anyway
+            # repeatable: a store may run it again from the start after a transient error
+            return store.in_one_transaction(lambda: _Loader(store, m, p, batch_size, inline=True).run(progress, 0))
+        return _Loader(store, m, p, batch_size).run(progress, workers)
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= _ONE_TRANSACTION_BYTES
+    except OSError:  # no such file: the loader reports it (FileFormatError)
+        return False
 
 
 def sample_files(folder: str | Path) -> dict[str, Path]:
