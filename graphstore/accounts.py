@@ -46,6 +46,7 @@ class AccountPlanner:
         self.summary = summary
         self.events = events
         self.kinds = rules.account_kinds
+        self._old_entities: dict[str, Entity] = {}  # the previous accounts, as read by _assign
 
     # -- entry points ----------------------------------------------------------------
     def run_full(self, views: Mapping[str, RecordView], persons: IdPlan, prev_acct: Mapping[str, str]) -> None:
@@ -181,7 +182,8 @@ class AccountPlanner:
         return [{r for pid in group for r in person_members[pid]} for group in uf.groups()]
 
     def _assign(self, clusters: list[set[str]], prev: Mapping[str, str]) -> IdPlan:
-        created_at = {eid: e.created_at for eid, e in self.store.get_entities(set(prev.values())).items()}
+        self._old_entities = self.store.get_entities(set(prev.values()))
+        created_at = {eid: e.created_at for eid, e in self._old_entities.items()}
         likely = [derived_id(ACCOUNT_PREFIX, min(c)) for c in clusters if c]
         known = set(self.store.resolve_ids(likely)) if likely else set()
         checked = set(likely)
@@ -218,7 +220,8 @@ class AccountPlanner:
             store.delete_entities(sorted(dead))
         if plan.aliases:
             store.add_aliases(plan.aliases)
-        existing = store.get_entities(plan.clusters)
+        # an account keeps an old id (read by _assign) or gets one no live entity or alias holds
+        existing = {aid: e for aid in plan.clusters if (e := self._old_entities.get(aid)) is not None}
         changed = []
         for aid, recs in plan.clusters.items():
             attrs = account_display(recs, views)

@@ -717,10 +717,9 @@ class Neo4jStore(GraphStore):
     def _reserve(tx: ManagedTransaction, counter: str, n: int) -> int:
         return int(_run(tx, "counter_reserve", name=counter, n=n)[0]["base"])
 
-    def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
-        if not events:
-            return []
-        rows = [
+    @staticmethod
+    def _event_rows(events: Sequence[EntityEvent]) -> list[dict[str, Any]]:
+        return [
             {
                 "entity_id": e.entity_id,
                 "type": e.type,
@@ -733,6 +732,11 @@ class Neo4jStore(GraphStore):
             }
             for e in events
         ]
+
+    def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
+        if not events:
+            return []
+        rows = self._event_rows(events)
 
         def work(tx: ManagedTransaction) -> list[int]:
             # each chunk numbers its events from the counter, right after the chunk before it
@@ -848,12 +852,27 @@ class Neo4jStore(GraphStore):
             for p in (row["row"] for row in rows)
         ]
 
-    def save_run(self, run: Run) -> None:
-        props = {
+    @staticmethod
+    def _run_props(run: Run) -> dict[str, Any]:
+        return {
             "id": run.id, "kind": run.kind, "started_at": run.started_at, "finished_at": run.finished_at,
             "rule_version": run.rule_version, "stats": _dumps(run.stats),
         }  # fmt: skip
-        self._update("run_save", props=props)
+
+    def save_run(self, run: Run) -> None:
+        self._update("run_save", props=self._run_props(run))
+
+    def close_run(self, run: Run, events: Sequence[EntityEvent], meta: Mapping[str, str]) -> list[EntityEvent]:
+        if len(events) > WRITE_CHUNK:
+            return super().close_run(run, events, meta)
+        rows = self._event_rows(events)
+        params = {
+            "name": "event_seq", "rows": rows, "meta": [[k, v] for k, v in meta.items()], "run": self._run_props(run),
+        }  # fmt: skip
+        base = self._write(lambda tx: _run(tx, "run_close", **params))[0]["base"]
+        for i, e in enumerate(events):
+            e.seq = int(base) + i + 1
+        return list(events)
 
     def runs(self, kind: str | None = None, limit: int = 20) -> list[Run]:
         rows = self._query("runs_list", kind=kind or None, limit=limit)

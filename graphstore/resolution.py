@@ -132,11 +132,16 @@ class Resolver:
             else:
                 run.incremental(keys)
             summary = run.finish()
-            if record_keys is None or full:
-                self.store.set_meta(WATERMARK_KEY, mark)
-                self.store.set_meta(RULES_KEY, self.rules.rule_version)
-            self.store.save_run(
-                Run(summary.run_id, "resolve", started, utcnow(), self.rules.rule_version, summary.as_dict())
+            meta = {WATERMARK_KEY: mark, RULES_KEY: self.rules.rule_version} if record_keys is None or full else {}
+            events = run.events
+            if len(events) > _WRITE_BATCH:  # a big run's events go in batches first
+                for i in range(0, len(events), _WRITE_BATCH):
+                    self.store.append_events(events[i : i + _WRITE_BATCH])
+                events = []
+            self.store.close_run(
+                Run(summary.run_id, "resolve", started, utcnow(), self.rules.rule_version, summary.as_dict()),
+                events,
+                meta,
             )
             return summary
 
@@ -249,6 +254,7 @@ class _Run:
         )
         self.events: list[EntityEvent] = []
         self._cuts: list[dict[str, object]] = []
+        self._old_entities: dict[str, Entity] = {}  # the previous person entities, as read by _cluster_persons
 
     def _stage(self, name: str, t: float) -> float:
         now = time.perf_counter()
@@ -440,7 +446,8 @@ class _Run:
         clusters, cuts = cluster(nodes, accepted, musts, cannots)
         self.summary.cuts += len(cuts)
         old_ids = set(previous.values())
-        created_at = {eid: e.created_at for eid, e in self.store.get_entities(old_ids).items()}
+        self._old_entities = self.store.get_entities(old_ids)
+        created_at = {eid: e.created_at for eid, e in self._old_entities.items()}
         plan = assign_ids(clusters, previous, created_at, PERSON_PREFIX, self._taken(clusters))
         self._cuts = cuts
         return plan
@@ -474,7 +481,9 @@ class _Run:
             store.delete_entities(dead)
         if plan.aliases:
             store.add_aliases(plan.aliases)
-        existing = store.get_entities(plan.clusters)
+        # Each cluster keeps an old id (read in _cluster_persons; the deletes and aliases since
+        # touch other ids) or gets a new one that no live entity or alias holds: no read needed.
+        existing = {eid: e for eid in plan.clusters if (e := self._old_entities.get(eid)) is not None}
         changed: list[Entity] = []
         for eid, members in plan.clusters.items():
             attrs = person_display(members, views)
@@ -520,9 +529,7 @@ class _Run:
         s.moved += sum(len(v) for v in plan.moved.values())
 
     def finish(self) -> ResolveSummary:
-        if self.events:
-            for i in range(0, len(self.events), _WRITE_BATCH):
-                self.store.append_events(self.events[i : i + _WRITE_BATCH])
+        """The summary's counts; the caller writes `events` with the run (GraphStore.close_run)."""
         counts = self.store.entity_counts()
         self.summary.persons = counts["persons"]
         self.summary.accounts = counts["accounts"]

@@ -389,6 +389,16 @@ class GraphStore(ABC):
     def save_run(self, run: Run) -> None:
         """Create or update a run by id."""
 
+    def close_run(self, run: Run, events: Sequence[EntityEvent], meta: Mapping[str, str]) -> list[EntityEvent]:
+        """What ends a resolution run, in this order: `append_events(events)`, `set_meta` for
+        each of `meta`, `save_run(run)`; returns the events with their `seq`. A networked
+        backend may write them in one statement; this default makes the calls."""
+        out = self.append_events(events) if events else []
+        for key, value in meta.items():
+            self.set_meta(key, value)
+        self.save_run(run)
+        return out
+
     @abstractmethod
     def runs(self, kind: str | None = None, limit: int = 20) -> list[Run]:
         """Most recent first."""

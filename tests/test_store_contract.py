@@ -192,6 +192,21 @@ def test_replace_all_matches_leaves_exactly_the_new_edges(store: GraphStore) -> 
     assert {e.pair for e in store.matches_for(["crm:4"], decision=MATCH)} == {("crm:3", "crm:4"), ("crm:2", "crm:4")}
 
 
+def test_replace_matches_touching_is_delete_then_write(store: GraphStore) -> None:
+    store.write_matches([
+        MatchEdge("crm:1", "crm:2", 1.1, "v1"), MatchEdge("crm:2", "crm:3", 0.6, "v1", decision=NEAR_MISS),
+        MatchEdge("crm:4", "crm:5", 1.0, "v1"),
+    ])  # fmt: skip
+    new = [MatchEdge("crm:1", "crm:3", 1.4, "v2", run_id="r2"), MatchEdge("crm:2", "crm:1", 0.9, "v2", decision=NEAR_MISS)]
+    assert store.replace_matches_touching(["crm:1", "crm:2"], new) == 2
+    assert [(e.pair, e.decision, e.rule_version) for e in store.iter_matches()] == [
+        (("crm:1", "crm:2"), NEAR_MISS, "v2"), (("crm:1", "crm:3"), MATCH, "v2"), (("crm:4", "crm:5"), MATCH, "v1")
+    ]
+    assert store.replace_matches_touching(["crm:9"], []) == 0
+    c = store.counts()
+    assert (c["matched"], c["near_misses"]) == (2, 1)
+
+
 def test_match_edge_rejects_self_pair() -> None:
     with pytest.raises(ValueError):
         MatchEdge("crm:1", "crm:1", 1.0, "v1")
@@ -231,6 +246,43 @@ def test_entities_memberships_and_hierarchy(store: GraphStore) -> None:
     assert store.get_entities(["A1"]) == {}
 
 
+def test_region_step_reads_entities_members_accepted_edges_and_active_overrides(store: GraphStore) -> None:
+    store.upsert_records([rec("crm", str(i)) for i in range(1, 7)])
+    store.upsert_entities([Entity("P1", "person"), Entity("P2", "person")])
+    store.set_memberships({"crm:1": "P1", "crm:2": "P1", "crm:3": "P2", "crm:4": "P2"})
+    store.write_matches([
+        MatchEdge("crm:1", "crm:5", 1.2, "v1"), MatchEdge("crm:1", "crm:6", 0.5, "v1", decision=NEAR_MISS),
+        MatchEdge("crm:3", "crm:4", 1.1, "v1"),
+    ])  # fmt: skip
+    store.add_override(Override("o1", LINK, "crm:6", "crm:1", "ann", "same", "2026-01-02T00:00:00+00:00"))
+    store.add_override(Override("o0", CANNOT_LINK, "crm:2", "crm:5", "ann", "not", "2026-01-01T00:00:00+00:00"))
+    store.add_override(Override("o2", LINK, "crm:3", "crm:4", "ann", "same", "2026-01-03T00:00:00+00:00"))
+    store.remove_override("o0", "bob", "wrong", "2026-01-04T00:00:00+00:00")
+
+    step = store.region_step(["crm:1", "crm:5"])
+    assert step.entity_of == {"crm:1": "P1"}
+    assert step.members == {"P1": ["crm:1", "crm:2"]}
+    assert [(e.pair, e.score) for e in step.matches] == [(("crm:1", "crm:5"), pytest.approx(1.2))]
+    assert [o.id for o in step.overrides] == ["o1"]
+
+    both = store.region_step(["crm:4", "crm:2", "crm:3"])
+    assert both.entity_of == {"crm:2": "P1", "crm:3": "P2", "crm:4": "P2"}
+    assert both.members == {"P1": ["crm:1", "crm:2"], "P2": ["crm:3", "crm:4"]}
+    assert [e.pair for e in both.matches] == [("crm:3", "crm:4")]  # once, though both ends asked
+    assert [o.id for o in both.overrides] == ["o2"]
+    empty = store.region_step(["crm:9"])
+    assert (empty.entity_of, empty.members, empty.matches, empty.overrides) == ({}, {}, [], [])
+
+
+def test_watermark_and_meta_read_together(store: GraphStore) -> None:
+    store.set_meta("a", "1")
+    mark, meta = store.watermark_and_meta(["a", "missing"])
+    assert mark == store.load_watermark() and meta == {"a": "1", "missing": None}
+    store.upsert_records([rec("crm", "1")])
+    later, _ = store.watermark_and_meta([])
+    assert store.records_loaded_since(mark) == ["crm:1"] and store.records_loaded_since(later) == []
+
+
 def test_list_entities_pages_by_id(store: GraphStore) -> None:
     store.upsert_entities([Entity(f"P{i:02d}", "person") for i in range(7)] + [Entity("A01", "account")])
     page1 = store.list_entities(kind="person", limit=3)
@@ -238,6 +290,9 @@ def test_list_entities_pages_by_id(store: GraphStore) -> None:
     assert [e.id for e in page1] == ["P00", "P01", "P02"]
     assert [e.id for e in page2] == ["P03", "P04", "P05"]
     assert [e.id for e in store.list_entities(limit=2)] == ["A01", "P00"]
+    assert store.entity_counts() == {"persons": 7, "accounts": 1}
+    store.upsert_entities([Entity("H1", "household"), Entity("Z1", "zone")])  # other kinds count as neither
+    assert store.entity_counts() == {"persons": 7, "accounts": 1}
 
 
 def test_aliases_resolve_through_chains(store: GraphStore) -> None:
@@ -344,6 +399,23 @@ def test_runs_and_meta(store: GraphStore) -> None:
     assert store.get_meta("rules") == "v2"
 
 
+def test_close_run_appends_events_sets_meta_and_saves_the_run(store: GraphStore) -> None:
+    first = store.append_events([EntityEvent("P0", "created")])[0].seq
+    run = Run("r1", "resolve", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00", "v1", {"persons": 2})
+    evs = store.close_run(run, [EntityEvent("P1", "created", run_id="r1"), EntityEvent("P2", "merged", details={"a": [1]})],
+                          {"wm": "7", "rules": "v1"})  # fmt: skip
+    assert [e.seq for e in evs] == [first + 1, first + 2]
+    got = store.events(entity_ids=["P1", "P2"])
+    assert [(e.seq, e.entity_id, e.type, e.run_id, e.details) for e in got] == [
+        (first + 1, "P1", "created", "r1", {}), (first + 2, "P2", "merged", None, {"a": [1]})
+    ]
+    assert (store.get_meta("wm"), store.get_meta("rules")) == ("7", "v1")
+    assert store.runs()[0] == run
+    store.close_run(Run("r2", "resolve", "2026-01-02T00:00:00+00:00"), [], {})  # nothing else to write
+    assert [r.id for r in store.runs()] == ["r2", "r1"] and store.get_meta("wm") == "7"
+    assert store.append_events([EntityEvent("P3", "created")])[0].seq == first + 3
+
+
 def test_wipe_empties_everything(store: GraphStore) -> None:
     store.upsert_records([rec("crm", "1", ("email", "a@b.c"))])
     store.upsert_entities([Entity("P1", "person")])
@@ -390,6 +462,14 @@ def test_blocks_replace_per_record(store: GraphStore) -> None:
     store.set_blocks({"crm:1": ["n|smyth|j"]})
     got = store.records_in_blocks(["n|smith|j", "n|smyth|j", "p|smith|j|e1"])
     assert got == {"n|smith|j": ["crm:2"], "n|smyth|j": ["crm:1"], "p|smith|j|e1": []}
+
+
+def test_blocks_move_between_records_in_one_call(store: GraphStore) -> None:
+    store.set_blocks({"crm:1": ["a", "b"], "crm:2": ["c"], "crm:3": ["b"]})
+    store.set_blocks({"crm:1": ["c", "a", "c"], "crm:2": ["b"], "crm:3": []})
+    assert store.records_in_blocks(["a", "b", "c"]) == {"a": ["crm:1"], "b": ["crm:2"], "c": ["crm:1"]}
+    store.set_blocks({"crm:2": ["d"], "crm:1": ["b"]})  # "b" emptied and refilled in one call
+    assert store.records_in_blocks(["a", "b", "c", "d"]) == {"a": [], "b": ["crm:1"], "c": [], "d": ["crm:2"]}
 
 
 def test_replace_all_blocks_drops_what_the_full_run_no_longer_has(store: GraphStore) -> None:
