@@ -413,6 +413,19 @@ class Neo4jStore(GraphStore):
         rows = self._query_keys("records_get", keys)
         return {row["record"]["key"]: self._record(row["record"], row["identifiers"]) for row in rows}
 
+    def records_and_identifiers(
+        self, keys: Iterable[str]
+    ) -> tuple[dict[str, Record], dict[str, list[Identifier]]]:
+        keys = _unique(keys)
+        records: dict[str, Record] = {}
+        idents: dict[str, list[Identifier]] = {k: [] for k in keys}
+        for row in self._query_keys("records_get_with_degrees", keys):
+            key = row["record"]["key"]
+            records[key] = self._record(row["record"], [link[:3] for link in row["identifiers"]])
+            degrees = {(kind, value): degree for kind, value, _field, degree in row["identifiers"]}
+            idents[key] = [Identifier(kind, value, d) for (kind, value), d in sorted(degrees.items())]
+        return records, idents
+
     def record_hashes(self, keys: Iterable[str]) -> dict[str, str]:
         return {row["key"]: row["content_hash"] for row in self._query_keys("records_hashes", keys)}
 

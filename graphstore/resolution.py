@@ -311,13 +311,13 @@ class _Run:
         t = time.perf_counter()
         rules = self.rules
         store = self.store
-        records = store.get_records(changed)
+        records, idents = store.records_and_identifiers(changed)
         changed = sorted(records)
         views = make_views(records.values(), rules)
         # Identifiers or blocks near a guard's limit may have flipped between usable and
         # hub with this change: every pair they form is rescored, as a full run would.
         slack = len(changed)
-        ident_of = store.identifiers_of_records(changed)
+        ident_of = {k: idents[k] for k in changed}
         near_limit: list[str] = []
         for idents in ident_of.values():
             for ident in idents:
@@ -341,8 +341,9 @@ class _Run:
                 rescore.update(members)
         extra = sorted(rescore - set(views))
         if extra:
-            views.update(make_views(store.get_records(extra).values(), rules))
-            ident_of.update(store.identifiers_of_records(extra))
+            extra_records, extra_idents = store.records_and_identifiers(extra)
+            views.update(make_views(extra_records.values(), rules))
+            ident_of.update(extra_idents)
             more_blocks = {k: block_keys(views[k], rules) for k in extra}
             my_blocks.update(more_blocks)
             for b, members in store.records_in_blocks(
@@ -379,7 +380,7 @@ class _Run:
         prev_acct = previous_accounts(store, previous)
         self._write_persons(plan, previous, views, full=False)
         t = self._stage("write_persons", t)
-        AccountPlanner(store, rules, self.summary, self.events).run_region(plan, prev_acct)
+        AccountPlanner(store, rules, self.summary, self.events, ident_of).run_region(plan, prev_acct)
         self._stage("accounts", t)
 
     def _closed_region(

@@ -176,6 +176,15 @@ class GraphStore(ABC):
         """For each record key, its identifiers with degrees: what a resolver needs
         to find candidates and to skip hubs without another round trip."""
 
+    def records_and_identifiers(
+        self, keys: Iterable[str]
+    ) -> tuple[dict[str, Record], dict[str, list[Identifier]]]:
+        """`get_records(keys)` and `identifiers_of_records(keys)` together: what an incremental
+        run reads first about the records it resolves. A networked backend may read both in
+        one round trip; this default makes the two calls."""
+        keys = list(keys)
+        return self.get_records(keys), self.identifiers_of_records(keys)
+
     @abstractmethod
     def hub_identifiers(self, min_degree: int, limit: int = 1000) -> list[Identifier]:
         """Identifiers carried by at least `min_degree` records, most shared first."""

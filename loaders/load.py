@@ -167,6 +167,9 @@ class _Loader:
         self.progress: Progress | None = None
         self.expected = 0
         self.writer = _Writer(self._write_item, inline)
+        # One transaction for the whole file: a "running" run row would never be seen, and the
+        # store's upsert classifies unchanged records by content hash itself (no pre-read).
+        self.one_transaction = inline
 
     def _write_item(self, item: tuple[list[Record], list[QuarantineRow], int | None]) -> None:
         records, rejects, done = item
@@ -196,8 +199,11 @@ class _Loader:
         if rejects:
             self.store.add_quarantine(rejects)
         if records:
-            known = self.store.record_hashes([r.key for r in records])
-            changed = [r for r in records if known.get(r.key) != r.content_hash]
+            if self.one_transaction:
+                changed = records
+            else:
+                known = self.store.record_hashes([r.key for r in records])
+                changed = [r for r in records if known.get(r.key) != r.content_hash]
             self.written["unchanged"] += len(records) - len(changed)
             if changed:
                 result = self.store.upsert_records(changed)
@@ -270,7 +276,8 @@ class _Loader:
             id=self.batch_id, kind="load", started_at=utcnow(),
             stats={"source": self.mapping.name, "file": self.file, "status": "running"},
         )
-        self.store.save_run(run)
+        if not self.one_transaction:
+            self.store.save_run(run)
         loaded_at = utcnow()
         s = self.summary
         self.progress, self.expected = progress, check.lines

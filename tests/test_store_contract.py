@@ -274,6 +274,20 @@ def test_region_step_reads_entities_members_accepted_edges_and_active_overrides(
     assert (empty.entity_of, empty.members, empty.matches, empty.overrides) == ({}, {}, [], [])
 
 
+def test_records_and_identifiers_equal_the_two_reads(store: GraphStore) -> None:
+    store.upsert_records([
+        rec("crm", "1", ("email", "a@x.com"), ("phone", "+1"), first_name="Ann"),
+        rec("crm", "2", ("email", "a@x.com")), rec("billing", "1"),
+    ])  # fmt: skip
+    store.set_blocks({"crm:9": ["b"]})  # a stub record: neither read returns it
+    keys = ["crm:1", "crm:2", "billing:1", "crm:9", "nope"]
+    records, idents = store.records_and_identifiers(keys)
+    assert records == store.get_records(keys) and sorted(records) == ["billing:1", "crm:1", "crm:2"]
+    assert idents == store.identifiers_of_records(keys)
+    assert [(i.key, i.degree) for i in idents["crm:1"]] == [("email:a@x.com", 2), ("phone:+1", 1)]
+    assert idents["nope"] == [] and idents["billing:1"] == []
+
+
 def test_watermark_and_meta_read_together(store: GraphStore) -> None:
     store.set_meta("a", "1")
     mark, meta = store.watermark_and_meta(["a", "missing"])
