@@ -223,10 +223,10 @@ class AccountPlanner:
         return [{r for pid in group for r in person_members[pid]} for group in uf.groups()]
 
     def _assign(self, clusters: list[set[str]], prev: Mapping[str, str]) -> IdPlan:
-        self._old_entities = self.store.get_entities(set(prev.values()))
-        created_at = {eid: e.created_at for eid, e in self._old_entities.items()}
         likely = [derived_id(ACCOUNT_PREFIX, min(c)) for c in clusters if c]
-        known = set(self.store.resolve_ids(likely)) if likely else set()
+        self._old_entities, resolved = self.store.entities_and_resolved(set(prev.values()), likely)
+        created_at = {eid: e.created_at for eid, e in self._old_entities.items()}
+        known = set(resolved)
         checked = set(likely)
 
         def taken(eid: str) -> bool:

@@ -688,13 +688,27 @@ class Neo4jStore(GraphStore):
         if ids:
             self._write(lambda tx: _run_chunked(tx, "aliases_remove", "ids", ids))
 
-    def resolve_ids(self, ids: Iterable[str]) -> dict[str, str]:
+    def entities_and_resolved(
+        self, entity_ids: Iterable[str], resolve: Iterable[str]
+    ) -> tuple[dict[str, Entity], dict[str, str]]:
+        ids, wanted = _unique(entity_ids), _unique(resolve)
+        if len(ids) > READ_CHUNK or len(wanted) > READ_CHUNK:
+            return super().entities_and_resolved(ids, wanted)
+        row = self._query("entities_get_and_alias_hop", ids=ids, hop_ids=wanted)[0]
+        entities = {e["id"]: self._entity(e) for e in row["entities"]}
+        return entities, self.resolve_ids(wanted, first_hops={h["id"]: h for h in row["hops"]})
+
+    def resolve_ids(self, ids: Iterable[str], first_hops: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, str]:
+        """`first_hops`: the aliases_hop rows for `ids` when the caller read them already."""
         out: dict[str, str] = {}
         pending = {i: i for i in _unique(ids)}  # original -> current hop
         for _ in range(65):  # alias chains are short; the bound stops a corrupt cycle
             if not pending:
                 break
-            hops = {row["id"]: row for row in self._query_keys("aliases_hop", set(pending.values()), param="ids")}
+            if first_hops is not None:
+                hops, first_hops = dict(first_hops), None
+            else:
+                hops = {row["id"]: row for row in self._query_keys("aliases_hop", set(pending.values()), param="ids")}
             nxt: dict[str, str] = {}
             for orig, cur in pending.items():
                 hop = hops.get(cur)

@@ -23,7 +23,7 @@ from .blocking import Candidates, block_keys, candidates_among, identifier_guard
 from .clustering import OverrideConflict, cluster
 from .explain import Explanation, explain_pair
 from .gc_pause import gc_paused
-from .ids import IdPlan, assign_ids
+from .ids import IdPlan, assign_ids, derived_id
 from .model import CANNOT_LINK, LINK, MATCH, PERSON, Entity, EntityEvent, MatchEdge, Override, Run, utcnow
 from .rules import Rules, load_rules
 from .scoring import score_pair
@@ -447,19 +447,17 @@ class _Run:
         clusters, cuts = cluster(nodes, accepted, musts, cannots)
         self.summary.cuts += len(cuts)
         old_ids = set(previous.values())
-        self._old_entities = self.store.get_entities(old_ids)
+        # Is an id already issued (live or alias)? Checked in one batch for the likely ids.
+        likely = [derived_id(PERSON_PREFIX, min(c)) for c in clusters if c]
+        self._old_entities, resolved = self.store.entities_and_resolved(old_ids, likely)
         created_at = {eid: e.created_at for eid, e in self._old_entities.items()}
-        plan = assign_ids(clusters, previous, created_at, PERSON_PREFIX, self._taken(clusters))
+        plan = assign_ids(clusters, previous, created_at, PERSON_PREFIX, self._taken(likely, set(resolved)))
         self._cuts = cuts
         return plan
 
-    def _taken(self, clusters: list[set[str]]) -> Callable[[str], bool]:
-        """Is an id already issued (live or alias)? Checked in one batch for the likely ids."""
-        from .ids import derived_id
-
-        likely = [derived_id(PERSON_PREFIX, min(c)) for c in clusters if c]
-        known = set(self.store.resolve_ids(likely)) if likely else set()
-        checked = set(likely)
+    def _taken(self, checked_ids: list[str], known: set[str]) -> Callable[[str], bool]:
+        """Is an id already issued? `known`: those of `checked_ids` that are; others are asked."""
+        checked = set(checked_ids)
 
         def taken(eid: str) -> bool:
             if eid in checked:

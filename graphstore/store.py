@@ -354,6 +354,15 @@ class GraphStore(ABC):
         """Any id ever issued -> the live entity id it now is (following alias chains).
         Live ids map to themselves; ids never seen are absent."""
 
+    def entities_and_resolved(
+        self, entity_ids: Iterable[str], resolve: Iterable[str]
+    ) -> tuple[dict[str, Entity], dict[str, str]]:
+        """`get_entities(entity_ids)` and `resolve_ids(resolve)` together: what id assignment
+        reads (the previous entities, and whether the likely new ids are taken). A
+        networked backend may read both in one round trip; this default makes the calls."""
+        resolve = list(resolve)
+        return self.get_entities(entity_ids), (self.resolve_ids(resolve) if resolve else {})
+
     @abstractmethod
     def aliases_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
         """Entity id -> the ids that were merged into it (directly or via chains), sorted."""

@@ -297,6 +297,16 @@ def test_watermark_and_meta_read_together(store: GraphStore) -> None:
     assert store.records_loaded_since(mark) == ["crm:1"] and store.records_loaded_since(later) == []
 
 
+def test_entities_and_resolved_equal_the_two_reads(store: GraphStore) -> None:
+    store.upsert_entities([Entity("P1", "person", {"name": "Ann"}), Entity("A1", "account")])
+    store.add_aliases({"P0": "Px", "Px": "P1", "Q0": "gone"})  # a two-hop chain, and one to no entity
+    ids, asked = ["P1", "A1", "P0", "nope"], ["P0", "P1", "Q0", "new"]
+    entities, resolved = store.entities_and_resolved(ids, asked)
+    assert entities == store.get_entities(ids) and sorted(entities) == ["A1", "P1"]
+    assert resolved == store.resolve_ids(asked) == {"P0": "P1", "P1": "P1"}
+    assert store.entities_and_resolved([], []) == ({}, {})
+
+
 def test_list_entities_pages_by_id(store: GraphStore) -> None:
     store.upsert_entities([Entity(f"P{i:02d}", "person") for i in range(7)] + [Entity("A01", "account")])
     page1 = store.list_entities(kind="person", limit=3)
