@@ -120,6 +120,41 @@ def _run_chunked(tx: ManagedTransaction, name: str, param: str, items: Sequence[
     return rows
 
 
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class _DeferringTx:
+    """The transaction of an `in_one_transaction` block, holding back the writes whose result
+    no caller reads (`defer`): they go to the server as unit subqueries ahead of the block's
+    next statement, in the order they were made, or on their own when the block ends
+    (`flush`). Clauses run in order within a statement, so the next statement sees them
+    as if each had been sent alone; it just costs no round trip of its own. An incremental
+    run writes entities, memberships, blocks and links this way between its reads."""
+
+    def __init__(self, tx: ManagedTransaction) -> None:
+        self.tx = tx
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+
+    def defer(self, name: str, params: dict[str, Any]) -> None:
+        self._pending.append((name, params))
+
+    def run(self, query: Any, parameters: dict[str, Any] | None = None) -> Any:
+        if not self._pending:
+            return self.tx.run(query, parameters)
+        parts: list[str] = []
+        merged: dict[str, Any] = dict(parameters or {})
+        for i, (name, params) in enumerate(self._pending):
+            prefix = f"_d{i}_"
+            parts.append("CALL () {\n" + _PARAM.sub(lambda m: "$" + prefix + m.group(1), statement(name)) + "\n}\n")
+            merged.update({prefix + k: v for k, v in params.items()})
+        self._pending = []
+        return self.tx.run("".join(parts) + "WITH count(*) AS _deferred_writes\n" + query, merged)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        if self._pending:
+            self.run("RETURN 0 AS flushed").consume()
+
+
 def _describe(exc: BaseException, user: str, has_password: bool, database: str) -> str:
     """A one-line cause for a connection/auth/config failure, with no secret in it."""
     if isinstance(exc, AuthError):
@@ -203,7 +238,7 @@ class Neo4jStore(GraphStore):
             database=self._database, bookmark_manager=self._bookmarks, fetch_size=READ_CHUNK, **config
         )
 
-    def _bound_tx(self) -> ManagedTransaction | None:
+    def _bound_tx(self) -> _DeferringTx | None:
         """The transaction an `in_one_transaction` block on this thread runs in, if any."""
         return getattr(self._local, "tx", None)
 
@@ -239,16 +274,19 @@ class Neo4jStore(GraphStore):
 
         def tx_work(tx: ManagedTransaction) -> T | None:
             failure.clear()
-            self._local.tx = tx
+            deferring = self._local.tx = _DeferringTx(tx)
             try:
-                return work()
+                out = work()
             except (Neo4jError, DriverError):
                 raise
             except Exception as exc:  # not the store's: keep the writes, re-raise after commit
                 failure.append(exc)
-                return None
+                out = None
+            try:
+                deferring.flush()
             finally:
                 self._local.tx = None
+            return out
 
         with self._errors(), self._session() as session:
             out = session.execute_write(tx_work)
@@ -276,6 +314,23 @@ class Neo4jStore(GraphStore):
 
     def _update(self, name: str, /, **params: Any) -> None:
         self._write(lambda tx: tx.run(_q(name), params).consume())
+
+    def _write_blind(self, name: str, param: str, items: Sequence[Any], /, **params: Any) -> None:
+        """A write whose result no caller reads: inside an `in_one_transaction` block (and one
+        statement's size) it is deferred to ride with the next statement (`_DeferringTx`)."""
+        tx = self._bound_tx()
+        if isinstance(tx, _DeferringTx) and len(items) <= WRITE_CHUNK:
+            tx.defer(name, {**params, param: list(items)})
+            return
+        self._write(lambda tx: _run_chunked(tx, name, param, items, **params))
+
+    def _update_blind(self, name: str, /, **params: Any) -> None:
+        """`_update` for a write whose result no caller reads (deferred as `_write_blind`)."""
+        tx = self._bound_tx()
+        if isinstance(tx, _DeferringTx):
+            tx.defer(name, params)
+            return
+        self._update(name, **params)
 
     def _server_version(self) -> str:
         rows = self._query("server_version")
@@ -385,7 +440,10 @@ class Neo4jStore(GraphStore):
         if carriers:
             # sorted: concurrent loaders lock shared identifiers in the same order (fewer deadlocks)
             rows = [[k, kind, n] for k, (kind, n) in sorted(carriers.items())]
-            _run_chunked(tx, "identifiers_add", "rows", rows)
+            if isinstance(tx, _DeferringTx) and len(rows) <= WRITE_CHUNK:
+                tx.defer("identifiers_add", {"rows": rows})  # rides with the counter's statement
+            else:
+                _run_chunked(tx, "identifiers_add", "rows", rows)
         seq = Neo4jStore._reserve(tx, LOAD_SEQ, 1) + 1 if creates or rewrites else 0
         if creates:
             _run_chunked(tx, "records_create", "rows", creates, seq=seq)
@@ -488,7 +546,7 @@ class Neo4jStore(GraphStore):
         keys = list(mapping)
         rows = [{"key": k, "blocks": _unique(bs)} for k, bs in mapping.items()]
         if len(rows) <= WRITE_CHUNK:  # an incremental run's few records: one statement
-            self._write(lambda tx: _run(tx, "blocks_set", rows=rows))
+            self._write_blind("blocks_set", "rows", rows)
             return
 
         def work(tx: ManagedTransaction) -> None:
@@ -514,7 +572,7 @@ class Neo4jStore(GraphStore):
         if not edges:
             return
         rows = self._match_rows(edges)
-        self._write(lambda tx: _run_chunked(tx, "matches_write", "rows", rows))
+        self._write_blind("matches_write", "rows", rows)
 
     @staticmethod
     def _match_rows(edges: Sequence[MatchEdge]) -> list[dict[str, Any]]:
@@ -586,7 +644,7 @@ class Neo4jStore(GraphStore):
             }
             for e in entities
         ]
-        self._write(lambda tx: _run_chunked(tx, "entities_upsert", "rows", rows))
+        self._write_blind("entities_upsert", "rows", rows)
 
     @staticmethod
     def _entity(row: dict[str, Any]) -> Entity:
@@ -598,7 +656,7 @@ class Neo4jStore(GraphStore):
     def delete_entities(self, ids: Iterable[str]) -> None:
         ids = _unique(ids)
         if ids:
-            self._write(lambda tx: _run_chunked(tx, "entities_delete", "ids", ids))
+            self._write_blind("entities_delete", "ids", ids)
 
     def list_entities(self, kind: str | None = None, after: str | None = None, limit: int = 100) -> list[Entity]:
         if kind:
@@ -616,7 +674,7 @@ class Neo4jStore(GraphStore):
         if not mapping:
             return
         rows = [[k, v] for k, v in mapping.items()]
-        self._write(lambda tx: _run_chunked(tx, f"{rel}_replace", "rows", rows))
+        self._write_blind(f"{rel}_replace", "rows", rows)
 
     def _one_to_one(self, name: str, keys: Iterable[str]) -> dict[str, str]:
         return {row["lhs"]: row["rhs"] for row in self._query_keys(name, keys)}
@@ -681,12 +739,12 @@ class Neo4jStore(GraphStore):
     def add_aliases(self, mapping: Mapping[str, str]) -> None:
         rows = [[alias, target] for alias, target in mapping.items()]
         if rows:
-            self._write(lambda tx: _run_chunked(tx, "aliases_add", "rows", rows))
+            self._write_blind("aliases_add", "rows", rows)
 
     def remove_aliases(self, alias_ids: Iterable[str]) -> None:
         ids = _unique(alias_ids)
         if ids:
-            self._write(lambda tx: _run_chunked(tx, "aliases_remove", "ids", ids))
+            self._write_blind("aliases_remove", "ids", ids)
 
     def entities_and_resolved(
         self, entity_ids: Iterable[str], resolve: Iterable[str]
@@ -887,7 +945,7 @@ class Neo4jStore(GraphStore):
         }  # fmt: skip
 
     def save_run(self, run: Run) -> None:
-        self._update("run_save", props=self._run_props(run))
+        self._update_blind("run_save", props=self._run_props(run))
 
     def close_run(self, run: Run, events: Sequence[EntityEvent], meta: Mapping[str, str]) -> list[EntityEvent]:
         if len(events) > WRITE_CHUNK:
@@ -913,7 +971,7 @@ class Neo4jStore(GraphStore):
         return rows[0]["value"] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._update("meta_set", key=key, value=value)
+        self._update_blind("meta_set", key=key, value=value)
 
     # -- health, API keys, search lookups -------------------------------------------
     def ping(self) -> None:
