@@ -520,8 +520,9 @@ class Neo4jStore(GraphStore):
     def identifiers_of_records(self, record_keys: Iterable[str]) -> dict[str, list[Identifier]]:
         record_keys = _unique(record_keys)
         out: dict[str, list[Identifier]] = {k: [] for k in record_keys}
-        for row in self._query_keys("identifiers_of_records", record_keys):
-            out[row["record"]].append(Identifier(row["kind"], row["value"], row["degree"]))
+        for chunk in self._query_keys("identifiers_of_records", record_keys):
+            for key, kind, value, degree in chunk["rows"]:
+                out[key].append(Identifier(kind, value, degree))
         for idents in out.values():
             idents.sort(key=lambda i: (i.kind, i.value))
         return out
@@ -677,13 +678,15 @@ class Neo4jStore(GraphStore):
         self._write_blind(f"{rel}_replace", "rows", rows)
 
     def _one_to_one(self, name: str, keys: Iterable[str]) -> dict[str, str]:
-        return {row["lhs"]: row["rhs"] for row in self._query_keys(name, keys)}
+        """Key -> the one linked id, from a statement returning `pairs` [key, id] (one row a chunk)."""
+        return {k: v for chunk in self._query_keys(name, keys) for k, v in chunk["pairs"]}
 
     def _one_to_many(self, name: str, keys: Iterable[str]) -> dict[str, list[str]]:
         keys = _unique(keys)
         out: dict[str, list[str]] = {k: [] for k in keys}
-        for row in self._query_keys(name, keys):
-            out[row["rhs"]].append(row["lhs"])
+        for chunk in self._query_keys(name, keys):
+            for k, v in chunk["pairs"]:
+                out[k].append(v)
         for values in out.values():
             values.sort()
         return out
