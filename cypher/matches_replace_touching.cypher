@@ -1,11 +1,12 @@
 // Neo4jStore.replace_matches_touching: matches_delete_touching then matches_write, as one
-// statement (an incremental run's rescored pairs: one round trip instead of two).
+// statement (an incremental run's rescored pairs: one round trip instead of two). Returns
+// nothing, so that it can ride with a later statement. Parameters: $keys (record keys), $rows
+// (as matches_write).
 CALL () {
   UNWIND $keys AS k
   MATCH (:Record {key: k})-[m:MATCHED]-()
   WITH DISTINCT m
   DELETE m
-  RETURN count(*) AS deleted
 }
 CALL () {
   UNWIND $rows AS row
@@ -17,4 +18,3 @@ CALL () {
   SET m.score = row.score, m.rule_version = row.rule_version, m.evidence = row.evidence,
       m.decision = row.decision, m.run_id = row.run_id
 }
-RETURN deleted

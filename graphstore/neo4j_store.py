@@ -537,9 +537,13 @@ class Neo4jStore(GraphStore):
     def load_watermark(self) -> str:
         return str(self._query("load_watermark", name=LOAD_SEQ)[0]["value"])
 
-    def watermark_and_meta(self, keys: Iterable[str]) -> tuple[str, dict[str, str | None]]:
-        row = self._query("watermark_and_meta", name=LOAD_SEQ, keys=_unique(keys))[0]
-        return str(row["value"]), {k: v for k, v in row["metas"]}
+    def run_start(
+        self, rules_key: str, watermark_key: str, rule_version: str | None
+    ) -> tuple[str, str | None, list[str] | None]:
+        row = self._query(
+            "run_start", name=LOAD_SEQ, rules_key=rules_key, watermark_key=watermark_key, rule_version=rule_version
+        )[0]
+        return str(row["mark"]), row["stored"], row["changed"] if row["listed"] else None
 
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
         if not mapping:
@@ -590,13 +594,13 @@ class Neo4jStore(GraphStore):
             for e in edges
         ]
 
-    def replace_matches_touching(self, record_keys: Iterable[str], edges: Sequence[MatchEdge]) -> int:
+    def replace_matches_touching(self, record_keys: Iterable[str], edges: Sequence[MatchEdge]) -> None:
         keys = _unique(record_keys)
         if len(keys) > WRITE_CHUNK or len(edges) > WRITE_CHUNK:
-            return super().replace_matches_touching(keys, edges)
-        rows = self._match_rows(edges)  # one statement: an incremental run's rescored pairs
-        found = self._write(lambda tx: _run(tx, "matches_replace_touching", keys=keys, rows=rows))
-        return int(found[0]["deleted"])
+            super().replace_matches_touching(keys, edges)
+            return
+        # one statement (an incremental run's rescored pairs), deferred inside in_one_transaction
+        self._write_blind("matches_replace_touching", "rows", self._match_rows(edges), keys=keys)
 
     def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
         keys = _unique(record_keys)

@@ -112,17 +112,16 @@ class Resolver:
 
         def start() -> tuple[str, bool, list[str]]:
             # the mark is read before any record is: later writes come after it
-            mark, meta = self.store.watermark_and_meta([RULES_KEY, WATERMARK_KEY])
+            listing = record_keys is None and not full
+            mark, stored, loaded = self.store.run_start(
+                RULES_KEY, WATERMARK_KEY, self.rules.rule_version if listing else None
+            )
             run_full = full
-            if meta[RULES_KEY] != self.rules.rule_version:
+            if stored != self.rules.rule_version:
                 run_full = True if record_keys is None else full
             keys: list[str] = []
             if not run_full:
-                keys = (
-                    sorted(set(record_keys))
-                    if record_keys is not None
-                    else self.store.records_loaded_since(meta[WATERMARK_KEY])
-                )
+                keys = sorted(set(record_keys)) if record_keys is not None else loaded or []
             return mark, run_full, keys
 
         def body(mark: str, full: bool, keys: list[str]) -> ResolveSummary:

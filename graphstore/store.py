@@ -202,12 +202,19 @@ class GraphStore(ABC):
         write still in flight when this is read always lands after it: a run that reads the
         mark before reading records can never miss one, and needs no clock slack."""
 
-    def watermark_and_meta(self, keys: Iterable[str]) -> tuple[str, dict[str, str | None]]:
-        """`load_watermark()` and `get_meta(key)` for each of `keys`, read in that order: what a
-        resolution run reads first. A networked backend may read them in one round trip;
-        this default makes the calls."""
+    def run_start(
+        self, rules_key: str, watermark_key: str, rule_version: str | None
+    ) -> tuple[str, str | None, list[str] | None]:
+        """What a resolution run reads first, in this order: the load watermark
+        (`load_watermark`), the value stored under `rules_key`, and, when `rule_version` is
+        given and equals that value, `records_loaded_since` the watermark stored under
+        `watermark_key` (else None: a run with other rules is full and lists nothing). A
+        networked backend may read it all in one round trip; this default makes the calls."""
         mark = self.load_watermark()
-        return mark, {k: self.get_meta(k) for k in keys}
+        stored = self.get_meta(rules_key)
+        if rule_version is None or stored != rule_version:
+            return mark, stored, None
+        return mark, stored, self.records_loaded_since(self.get_meta(watermark_key))
 
     @abstractmethod
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
@@ -248,13 +255,12 @@ class GraphStore(ABC):
         """Remove every match edge with an end in `record_keys`; returns how many went.
         Resolution rescoring a component calls this before writing the new decisions."""
 
-    def replace_matches_touching(self, record_keys: Iterable[str], edges: Sequence[MatchEdge]) -> int:
+    def replace_matches_touching(self, record_keys: Iterable[str], edges: Sequence[MatchEdge]) -> None:
         """`delete_matches_touching(record_keys)`, then `write_matches(edges)`: what an
-        incremental run does with the pairs it rescored. Returns how many edges went. A
-        networked backend may do both in one statement; this default calls the two."""
-        deleted = self.delete_matches_touching(record_keys)
+        incremental run does with the pairs it rescored. A networked backend may do both in
+        one statement (and, returning nothing, defer it); this default calls the two."""
+        self.delete_matches_touching(record_keys)
         self.write_matches(edges)
-        return deleted
 
     @abstractmethod
     def matches_for(

@@ -198,11 +198,11 @@ def test_replace_matches_touching_is_delete_then_write(store: GraphStore) -> Non
         MatchEdge("crm:4", "crm:5", 1.0, "v1"),
     ])  # fmt: skip
     new = [MatchEdge("crm:1", "crm:3", 1.4, "v2", run_id="r2"), MatchEdge("crm:2", "crm:1", 0.9, "v2", decision=NEAR_MISS)]
-    assert store.replace_matches_touching(["crm:1", "crm:2"], new) == 2
+    store.replace_matches_touching(["crm:1", "crm:2"], new)
     assert [(e.pair, e.decision, e.rule_version) for e in store.iter_matches()] == [
         (("crm:1", "crm:2"), NEAR_MISS, "v2"), (("crm:1", "crm:3"), MATCH, "v2"), (("crm:4", "crm:5"), MATCH, "v1")
     ]
-    assert store.replace_matches_touching(["crm:9"], []) == 0
+    store.replace_matches_touching(["crm:9"], [])
     c = store.counts()
     assert (c["matched"], c["near_misses"]) == (2, 1)
 
@@ -288,14 +288,18 @@ def test_records_and_identifiers_equal_the_two_reads(store: GraphStore) -> None:
     assert idents["nope"] == [] and idents["billing:1"] == []
 
 
-def test_watermark_and_meta_read_together(store: GraphStore) -> None:
-    store.set_meta("a", "1")
-    mark, meta = store.watermark_and_meta(["a", "missing"])
-    assert mark == store.load_watermark() and meta == {"a": "1", "missing": None}
+def test_run_start_reads_the_mark_the_rules_and_what_changed_since(store: GraphStore) -> None:
     store.upsert_records([rec("crm", "1")])
-    later, _ = store.watermark_and_meta([])
-    assert store.records_loaded_since(mark) == ["crm:1"] and store.records_loaded_since(later) == []
-
+    mark, stored, changed = store.run_start("rules", "wm", "v1")
+    assert mark == store.load_watermark() and stored is None and changed is None  # other rules: nothing listed
+    store.set_meta("rules", "v1")
+    assert store.run_start("rules", "wm", "v1") == (mark, "v1", ["crm:1"])  # no watermark yet: every record
+    store.set_meta("wm", mark)
+    store.upsert_records([rec("crm", "3"), rec("crm", "2")])
+    later, stored, changed = store.run_start("rules", "wm", "v1")
+    assert later != mark and stored == "v1" and changed == ["crm:2", "crm:3"] == store.records_loaded_since(mark)
+    assert store.run_start("rules", "wm", None) == (later, "v1", None)
+    assert store.run_start("rules", "wm", "v2") == (later, "v1", None)
 
 def test_entities_and_resolved_equal_the_two_reads(store: GraphStore) -> None:
     store.upsert_entities([Entity("P1", "person", {"name": "Ann"}), Entity("A1", "account")])
@@ -382,6 +386,9 @@ def test_in_one_transaction_writes_land_in_order_before_each_read_and_at_the_end
         store.upsert_entities([Entity("P1", "person"), Entity("P2", "person"), Entity("A1", "account")])
         store.set_memberships({"crm:1": "P1", "crm:2": "P2"})
         store.set_blocks({"crm:1": ["b"], "crm:2": ["b"]})
+        store.write_matches([MatchEdge("crm:1", "crm:3", 1.0, "v1")])
+        store.replace_matches_touching(["crm:1"], [MatchEdge("crm:1", "crm:2", 1.2, "v1")])
+        assert [e.pair for e in store.matches_for(["crm:1", "crm:3"])] == [("crm:1", "crm:2")]
         store.set_account_links({"P1": "A1", "P2": "A1"})
         store.set_memberships({"crm:2": "P1"})  # a second write of the same links, after the first
         store.delete_entities(["P2"])
