@@ -444,6 +444,9 @@ class Neo4jStore(GraphStore):
                 tx.defer("identifiers_add", {"rows": rows})  # rides with the counter's statement
             else:
                 _run_chunked(tx, "identifiers_add", "rows", rows)
+        if creates and not rewrites and len(creates) <= WRITE_CHUNK:  # numbered in the same statement
+            _run(tx, "records_create_numbered", rows=creates, name=LOAD_SEQ)
+            return result, histories
         seq = Neo4jStore._reserve(tx, LOAD_SEQ, 1) + 1 if creates or rewrites else 0
         if creates:
             _run_chunked(tx, "records_create", "rows", creates, seq=seq)
