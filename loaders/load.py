@@ -167,8 +167,8 @@ class _Loader:
         self.progress: Progress | None = None
         self.expected = 0
         self.writer = _Writer(self._write_item, inline)
-        # One transaction for the whole file: a "running" run row would never be seen, and the
-        # store's upsert classifies unchanged records by content hash itself (no pre-read).
+        # A small file in one transaction: the store's upsert classifies unchanged records by
+        # content hash itself, so the pre-read of hashes (a round trip) is skipped.
         self.one_transaction = inline
 
     def _write_item(self, item: tuple[list[Record], list[QuarantineRow], int | None]) -> None:
@@ -276,8 +276,7 @@ class _Loader:
             id=self.batch_id, kind="load", started_at=utcnow(),
             stats={"source": self.mapping.name, "file": self.file, "status": "running"},
         )
-        if not self.one_transaction:
-            self.store.save_run(run)
+        self.store.save_run(run)
         loaded_at = utcnow()
         s = self.summary
         self.progress, self.expected = progress, check.lines
