@@ -1,4 +1,5 @@
 // Person id -> the account it belongs to. Parameters: $keys (person ids).
+// One row: pairs [asked key, found] (a row per pair costs the client more than a list).
 UNWIND $keys AS k
 MATCH (:Entity {id: k})-[:BELONGS_TO]->(a:Entity)
-RETURN k AS lhs, a.id AS rhs
+RETURN collect([k, a.id]) AS pairs

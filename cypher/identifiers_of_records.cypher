@@ -1,5 +1,7 @@
 // For each record, its distinct identifiers with their degrees (what a resolver needs to find
-// candidates and skip hubs). Parameters: $keys (list of record keys).
+// candidates and skip hubs), as one row: [record key, kind, value, degree] per pair (a row per
+// pair costs the client more than a list). Parameters: $keys (list of record keys).
 UNWIND $keys AS k
 MATCH (:Record {key: k})-[:HAS]->(i:Identifier)
-RETURN DISTINCT k AS record, i.kind AS kind, i.value AS value, i.degree AS degree
+WITH DISTINCT k, i
+RETURN collect([k, i.kind, i.value, i.degree]) AS rows

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .blocking import identifier_guards, spread_guards
 from .clustering import UnionFind
 from .ids import IdPlan, assign_ids, derived_id
-from .model import ACCOUNT, Entity, EntityEvent
+from .model import ACCOUNT, Entity, EntityEvent, Identifier
 from .rules import Rules
 from .store import GraphStore
 from .views import RecordView, make_views
@@ -28,24 +28,64 @@ if TYPE_CHECKING:
     from .resolution import ResolveSummary
 
 ACCOUNT_PREFIX = "A-"
+T = TypeVar("T")
 
 
-def previous_accounts(store: GraphStore, person_of: Mapping[str, str]) -> dict[str, str]:
+def previous_accounts(
+    store: GraphStore, person_of: Mapping[str, str], accounts_of: Callable[[Iterable[str]], dict[str, str]] | None = None
+) -> dict[str, str]:
     """Record -> the account its person belonged to, read before persons are rewritten."""
     acct = {}
     persons = set(person_of.values())
     if persons:
-        acct = store.accounts_of(persons)
+        acct = (accounts_of or store.accounts_of)(persons)
     return {r: acct[p] for r, p in person_of.items() if p in acct}
 
 
+class _Known(Generic[T]):
+    """Per-key answers of one store read, each key read once: an incremental run asks for the
+    same persons' accounts, or the same records' identifiers, several times, and on a
+    networked store every ask is a round trip. Valid while the store does not change what
+    is cached: identifiers do not change during a run, and person -> account links change
+    only in `AccountPlanner._write`, after the region is read (see `forget_answers`)."""
+
+    def __init__(self, read: Callable[[list[str]], Mapping[str, T]], known: Mapping[str, T] | None = None) -> None:
+        self._read = read
+        self._known: dict[str, T | None] = dict(known or {})
+
+    def get(self, keys: Iterable[str]) -> dict[str, T]:
+        keys = set(keys)
+        missing = sorted(k for k in keys if k not in self._known)
+        if missing:
+            got = self._read(missing)
+            for k in missing:
+                self._known[k] = got.get(k)
+        return {k: v for k in keys if (v := self._known[k]) is not None}
+
+    def forget_answers(self, answers: set[str]) -> None:
+        """Drop the keys whose answer is one of `answers` (they are read again if asked)."""
+        for k in [k for k, v in self._known.items() if v in answers]:
+            del self._known[k]
+
+
 class AccountPlanner:
-    def __init__(self, store: GraphStore, rules: Rules, summary: ResolveSummary, events: list[EntityEvent]) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        rules: Rules,
+        summary: ResolveSummary,
+        events: list[EntityEvent],
+        identifiers_of: Mapping[str, list[Identifier]] | None = None,
+    ) -> None:
+        """`identifiers_of`: records' identifiers the caller already read in this run."""
         self.store = store
         self.rules = rules
         self.summary = summary
         self.events = events
         self.kinds = rules.account_kinds
+        self._idents = _Known(store.identifiers_of_records, identifiers_of)
+        self._accounts: _Known[str] | None = None  # person -> account, read once (run_region)
+        self._old_entities: dict[str, Entity] = {}  # the previous accounts, as read by _assign
 
     # -- entry points ----------------------------------------------------------------
     def run_full(self, views: Mapping[str, RecordView], persons: IdPlan, prev_acct: Mapping[str, str]) -> None:
@@ -71,9 +111,11 @@ class AccountPlanner:
 
     def run_region(self, persons: IdPlan, prev_acct: Mapping[str, str]) -> None:
         store = self.store
+        self._accounts = _Known(store.accounts_of)
+        persons_of: _Known[list[str]] = _Known(store.persons_of)  # no link changes until _write
         region: set[str] = set(persons.clusters)
         seed_accounts = set(prev_acct.values())
-        for ps in store.persons_of(seed_accounts).values():
+        for ps in persons_of.get(seed_accounts).values():
             region.update(ps)
         members: dict[str, set[str]] = {p: set(m) for p, m in persons.clusters.items()}
         frontier = set(region)
@@ -90,7 +132,7 @@ class AccountPlanner:
                 members[p] = set(ms)
             recs = [r for p in frontier for r in members.get(p, ())]
             new_idents: set[str] = set()
-            for rk, idents in store.identifiers_of_records(recs).items():
+            for rk, idents in self._idents.get(recs).items():
                 for i in idents:
                     if i.kind in self.kinds:
                         degrees[i.key] = i.degree
@@ -107,7 +149,7 @@ class AccountPlanner:
             if checked:
                 need_domains = {r for rs in checked.values() for r in rs}
                 domains_of = {
-                    r: _domains(i.key for i in ids) for r, ids in store.identifiers_of_records(need_domains).items()
+                    r: _domains(i.key for i in ids) for r, ids in self._idents.get(need_domains).items()
                 }
                 found_spread = spread_guards(checked, domains_of, self.rules)
                 spread.update(found_spread)
@@ -117,8 +159,8 @@ class AccountPlanner:
                 carriers = {k: rs for k, rs in carriers.items() if k not in found_spread or k in revisit}
             owners = store.entity_of_records({r for rs in carriers.values() for r in rs})
             found = set(owners.values())
-            accts = store.accounts_of(found)
-            for ps in store.persons_of(set(accts.values())).values():
+            accts = self._accounts.get(found)
+            for ps in persons_of.get(set(accts.values())).values():
                 found.update(ps)
             frontier = found - region
             region |= frontier
@@ -131,7 +173,7 @@ class AccountPlanner:
         # accounts of records outside the rewritten persons are still current
         outside = {r: p for r, p in person_of.items() if p not in persons.clusters}
         prev = dict(prev_acct)
-        prev.update(previous_accounts(store, outside))
+        prev.update(previous_accounts(store, outside, self._accounts.get))
         clusters = self._cluster(region_members, views, guards)
         plan = self._assign(clusters, prev)
         dead = set(plan.aliases)
@@ -181,9 +223,10 @@ class AccountPlanner:
         return [{r for pid in group for r in person_members[pid]} for group in uf.groups()]
 
     def _assign(self, clusters: list[set[str]], prev: Mapping[str, str]) -> IdPlan:
-        created_at = {eid: e.created_at for eid, e in self.store.get_entities(set(prev.values())).items()}
         likely = [derived_id(ACCOUNT_PREFIX, min(c)) for c in clusters if c]
-        known = set(self.store.resolve_ids(likely)) if likely else set()
+        self._old_entities, resolved = self.store.entities_and_resolved(set(prev.values()), likely)
+        created_at = {eid: e.created_at for eid, e in self._old_entities.items()}
+        known = set(resolved)
         checked = set(likely)
 
         def taken(eid: str) -> bool:
@@ -216,9 +259,12 @@ class AccountPlanner:
         children_of_dead = store.children_of(dead) if dead else {}
         if dead:
             store.delete_entities(sorted(dead))
+            if self._accounts is not None:  # links to a deleted account went with it
+                self._accounts.forget_answers(dead)
         if plan.aliases:
             store.add_aliases(plan.aliases)
-        existing = store.get_entities(plan.clusters)
+        # an account keeps an old id (read by _assign) or gets one no live entity or alias holds
+        existing = {aid: e for aid in plan.clusters if (e := self._old_entities.get(aid)) is not None}
         changed = []
         for aid, recs in plan.clusters.items():
             attrs = account_display(recs, views)
@@ -229,7 +275,7 @@ class AccountPlanner:
             store.upsert_entities(changed[i : i + 10_000])
 
         links: dict[str, str | None] = {}
-        current = store.accounts_of(region_persons)
+        current = self._accounts.get(region_persons) if self._accounts is not None else store.accounts_of(region_persons)
         for pid in region_persons:
             ms = person_members.get(pid)
             if not ms:

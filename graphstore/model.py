@@ -349,6 +349,18 @@ class ApiKey:
         return self.revoked_at is None
 
 
+@dataclass(slots=True)
+class RegionStep:
+    """What one step of growing a closed region reads about its frontier records (see
+    `GraphStore.region_step`): their entities, every member of those entities, their
+    accepted match edges and the active overrides that name them."""
+
+    entity_of: dict[str, str]
+    members: dict[str, list[str]]
+    matches: list[MatchEdge]
+    overrides: list[Override]
+
+
 @dataclass(frozen=True, slots=True)
 class StoreInfo:
     backend: str

@@ -70,10 +70,12 @@ from .model import (
     EvidenceItem,
     Identifier,
     IdentifierRef,
+    MATCH,
     MatchEdge,
     Override,
     QuarantineRow,
     Record,
+    RegionStep,
     Run,
     record_key,
     StoreInfo,
@@ -153,6 +155,41 @@ def _run_chunked(tx: ManagedTransaction, name: str, param: str, items: Sequence[
     for chunk in _chunks(items, WRITE_CHUNK):
         rows.extend(tx.run(_q(name), {**params, param: list(chunk)}).data())
     return rows
+
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class _DeferringTx:
+    """The transaction of an `in_one_transaction` block, holding back the writes whose result
+    no caller reads (`defer`): they go to the server as unit subqueries ahead of the block's
+    next statement, in the order they were made, or on their own when the block ends
+    (`flush`). Clauses run in order within a statement, so the next statement sees them
+    as if each had been sent alone; it just costs no round trip of its own. An incremental
+    run writes entities, memberships, blocks and links this way between its reads."""
+
+    def __init__(self, tx: ManagedTransaction) -> None:
+        self.tx = tx
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+
+    def defer(self, name: str, params: dict[str, Any]) -> None:
+        self._pending.append((name, params))
+
+    def run(self, query: Any, parameters: dict[str, Any] | None = None) -> Any:
+        if not self._pending:
+            return self.tx.run(query, parameters)
+        parts: list[str] = []
+        merged: dict[str, Any] = dict(parameters or {})
+        for i, (name, params) in enumerate(self._pending):
+            prefix = f"_d{i}_"
+            parts.append("CALL () {\n" + _PARAM.sub(lambda m: "$" + prefix + m.group(1), statement(name)) + "\n}\n")
+            merged.update({prefix + k: v for k, v in params.items()})
+        self._pending = []
+        return self.tx.run("".join(parts) + "WITH count(*) AS _deferred_writes\n" + query, merged)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        if self._pending:
+            self.run("RETURN 0 AS flushed").consume()
 
 
 def _describe(exc: BaseException, user: str, has_password: bool, database: str) -> str:
@@ -241,7 +278,7 @@ class Neo4jStore(GraphStore):
             database=self._database, bookmark_manager=self._bookmarks, fetch_size=READ_CHUNK, **config
         )
 
-    def _bound_tx(self) -> ManagedTransaction | None:
+    def _bound_tx(self) -> _DeferringTx | None:
         """The transaction an `in_one_transaction` block on this thread runs in, if any."""
         return getattr(self._local, "tx", None)
 
@@ -277,16 +314,19 @@ class Neo4jStore(GraphStore):
 
         def tx_work(tx: ManagedTransaction) -> T | None:
             failure.clear()
-            self._local.tx = tx
+            deferring = self._local.tx = _DeferringTx(tx)
             try:
-                return work()
+                out = work()
             except (Neo4jError, DriverError):
                 raise
             except Exception as exc:  # not the store's: keep the writes, re-raise after commit
                 failure.append(exc)
-                return None
+                out = None
+            try:
+                deferring.flush()
             finally:
                 self._local.tx = None
+            return out
 
         with self._errors(), self._session() as session:
             out = session.execute_write(tx_work)
@@ -314,6 +354,23 @@ class Neo4jStore(GraphStore):
 
     def _update(self, name: str, /, **params: Any) -> None:
         self._write(lambda tx: tx.run(_q(name), params).consume())
+
+    def _write_blind(self, name: str, param: str, items: Sequence[Any], /, **params: Any) -> None:
+        """A write whose result no caller reads: inside an `in_one_transaction` block (and one
+        statement's size) it is deferred to ride with the next statement (`_DeferringTx`)."""
+        tx = self._bound_tx()
+        if isinstance(tx, _DeferringTx) and len(items) <= WRITE_CHUNK:
+            tx.defer(name, {**params, param: list(items)})
+            return
+        self._write(lambda tx: _run_chunked(tx, name, param, items, **params))
+
+    def _update_blind(self, name: str, /, **params: Any) -> None:
+        """`_update` for a write whose result no caller reads (deferred as `_write_blind`)."""
+        tx = self._bound_tx()
+        if isinstance(tx, _DeferringTx):
+            tx.defer(name, params)
+            return
+        self._update(name, **params)
 
     def _server_version(self) -> str:
         rows = self._query("server_version")
@@ -485,7 +542,7 @@ class Neo4jStore(GraphStore):
             _run_chunked(tx, "identifiers_unlink", "keys", relinked)
         if not todo:
             return result, histories
-        seq = Neo4jStore._reserve(tx, LOAD_SEQ, 1) + 1
+        seq = None  # the first chunk's statement takes the load number (no round trip of its own)
         for chunk in _chunks(todo, WRITE_CHUNK):
             carried: Counter[str] = Counter(ik for _, _, idents in chunk for ik in idents)
             identifiers = sorted(carried)  # lock order shared by concurrent writers (fewer deadlocks)
@@ -494,8 +551,8 @@ class Neo4jStore(GraphStore):
             updates: list[list[Any]] = []
             for new, row, idents in chunk:
                 (creates if new else updates).append([*row, [at[ik] for ik in idents]])
-            _run(tx, "records_write", seq=seq, creates=creates, updates=updates,
-                 identifiers=[[ik, kinds[ik], carried[ik]] for ik in identifiers])
+            seq = _run(tx, "records_write", seq=seq, name=LOAD_SEQ, creates=creates, updates=updates,
+                       identifiers=[[ik, kinds[ik], carried[ik]] for ik in identifiers])[0]["seq"]
         return result, histories
 
     @staticmethod
@@ -517,6 +574,18 @@ class Neo4jStore(GraphStore):
     def get_records(self, keys: Iterable[str]) -> dict[str, Record]:
         rows = self._query_keys("records_get", keys)
         return {row["key"]: self._record(row) for row in rows}
+
+    def records_and_identifiers(
+        self, keys: Iterable[str]
+    ) -> tuple[dict[str, Record], dict[str, list[Identifier]]]:
+        keys = _unique(keys)
+        records: dict[str, Record] = {}
+        idents: dict[str, list[Identifier]] = {k: [] for k in keys}
+        for row in self._query_keys("records_get_with_degrees", keys):
+            key = row["key"]
+            records[key] = self._record(row)
+            idents[key] = [Identifier(kind, value, degree) for kind, value, degree in sorted(row["identifiers"])]
+        return records, idents
 
     def record_hashes(self, keys: Iterable[str]) -> dict[str, str]:
         return {row["key"]: row["content_hash"] for row in self._query_keys("records_hashes", keys)}
@@ -555,8 +624,9 @@ class Neo4jStore(GraphStore):
     def identifiers_of_records(self, record_keys: Iterable[str]) -> dict[str, list[Identifier]]:
         record_keys = _unique(record_keys)
         out: dict[str, list[Identifier]] = {k: [] for k in record_keys}
-        for row in self._query_keys("identifiers_of_records", record_keys):
-            out[row["record"]].append(Identifier(row["kind"], row["value"], row["degree"]))
+        for chunk in self._query_keys("identifiers_of_records", record_keys):
+            for key, kind, value, degree in chunk["rows"]:
+                out[key].append(Identifier(kind, value, degree))
         for idents in out.values():
             idents.sort(key=lambda i: (i.kind, i.value))
         return out
@@ -571,13 +641,25 @@ class Neo4jStore(GraphStore):
     def load_watermark(self) -> str:
         return str(self._query("load_watermark", name=LOAD_SEQ)[0]["value"])
 
+    def run_start(
+        self, rules_key: str, watermark_key: str, rule_version: str | None
+    ) -> tuple[str, str | None, list[str] | None]:
+        row = self._query(
+            "run_start", name=LOAD_SEQ, rules_key=rules_key, watermark_key=watermark_key, rule_version=rule_version
+        )[0]
+        return str(row["mark"]), row["stored"], row["changed"] if row["listed"] else None
+
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
         if not mapping:
             return
         keys = list(mapping)
         rows = [{"key": k, "blocks": _unique(bs)} for k, bs in mapping.items()]
+        if len(rows) <= WRITE_CHUNK:  # an incremental run's few records: one statement
+            self._write_blind("blocks_set", "rows", rows)
+            return
 
         def work(tx: ManagedTransaction) -> None:
+            # chunked: every record's links must go before any block is judged empty
             touched = {row["block"] for row in _run_chunked(tx, "blocks_clear", "keys", keys)}
             _run_chunked(tx, "blocks_add", "rows", rows)
             if touched:
@@ -598,7 +680,12 @@ class Neo4jStore(GraphStore):
     def write_matches(self, edges: Sequence[MatchEdge]) -> None:
         if not edges:
             return
-        rows = [
+        rows = self._match_rows(edges)
+        self._write_blind("matches_write", "rows", rows)
+
+    @staticmethod
+    def _match_rows(edges: Sequence[MatchEdge]) -> list[dict[str, Any]]:
+        return [
             {
                 "a": e.a,
                 "b": e.b,
@@ -610,7 +697,14 @@ class Neo4jStore(GraphStore):
             }
             for e in edges
         ]
-        self._write(lambda tx: _run_chunked(tx, "matches_write", "rows", rows))
+
+    def replace_matches_touching(self, record_keys: Iterable[str], edges: Sequence[MatchEdge]) -> None:
+        keys = _unique(record_keys)
+        if len(keys) > WRITE_CHUNK or len(edges) > WRITE_CHUNK:
+            super().replace_matches_touching(keys, edges)
+            return
+        # one statement (an incremental run's rescored pairs), deferred inside in_one_transaction
+        self._write_blind("matches_replace_touching", "rows", self._match_rows(edges), keys=keys)
 
     def delete_matches_touching(self, record_keys: Iterable[str]) -> int:
         keys = _unique(record_keys)
@@ -659,7 +753,7 @@ class Neo4jStore(GraphStore):
             }
             for e in entities
         ]
-        self._write(lambda tx: _run_chunked(tx, "entities_upsert", "rows", rows))
+        self._write_blind("entities_upsert", "rows", rows)
 
     @staticmethod
     def _entity(row: dict[str, Any]) -> Entity:
@@ -671,7 +765,7 @@ class Neo4jStore(GraphStore):
     def delete_entities(self, ids: Iterable[str]) -> None:
         ids = _unique(ids)
         if ids:
-            self._write(lambda tx: _run_chunked(tx, "entities_delete", "ids", ids))
+            self._write_blind("entities_delete", "ids", ids)
 
     def list_entities(self, kind: str | None = None, after: str | None = None, limit: int = 100) -> list[Entity]:
         if kind:
@@ -689,16 +783,18 @@ class Neo4jStore(GraphStore):
         if not mapping:
             return
         rows = [[k, v] for k, v in mapping.items()]
-        self._write(lambda tx: _run_chunked(tx, f"{rel}_replace", "rows", rows))
+        self._write_blind(f"{rel}_replace", "rows", rows)
 
     def _one_to_one(self, name: str, keys: Iterable[str]) -> dict[str, str]:
-        return {row["lhs"]: row["rhs"] for row in self._query_keys(name, keys)}
+        """Key -> the one linked id, from a statement returning `pairs` [key, id] (one row a chunk)."""
+        return {k: v for chunk in self._query_keys(name, keys) for k, v in chunk["pairs"]}
 
     def _one_to_many(self, name: str, keys: Iterable[str]) -> dict[str, list[str]]:
         keys = _unique(keys)
         out: dict[str, list[str]] = {k: [] for k in keys}
-        for row in self._query_keys(name, keys):
-            out[row["rhs"]].append(row["lhs"])
+        for chunk in self._query_keys(name, keys):
+            for k, v in chunk["pairs"]:
+                out[k].append(v)
         for values in out.values():
             values.sort()
         return out
@@ -711,6 +807,24 @@ class Neo4jStore(GraphStore):
 
     def members_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
         return self._one_to_many("member_of_by_entity", entity_ids)
+
+    def region_step(self, record_keys: Iterable[str]) -> RegionStep:
+        keys = _unique(record_keys)
+        if len(keys) > READ_CHUNK:  # more than one statement takes: the four chunked reads
+            return super().region_step(keys)
+        row = self._read(lambda tx: _run(tx, "region_step", keys=keys, decision=MATCH))[0]
+        members: dict[str, list[str]] = {eid: [] for eid in {eid for _, eid in row["owners"]}}
+        for eid, rk in row["members"]:
+            members[eid].append(rk)
+        for ms in members.values():
+            ms.sort()
+        overrides = sorted((self._override(p) for p in row["overrides"]), key=lambda o: (o.created_at, o.id))
+        return RegionStep(
+            entity_of={rk: eid for rk, eid in row["owners"]},
+            members=members,
+            matches=[self._edge(m) for m in sorted(row["matches"], key=lambda m: (m["a"], m["b"]))],
+            overrides=overrides,
+        )
 
     def all_memberships(self) -> dict[str, str]:
         return {row["lhs"]: row["rhs"] for row in self._query("member_of_all")}
@@ -736,20 +850,34 @@ class Neo4jStore(GraphStore):
     def add_aliases(self, mapping: Mapping[str, str]) -> None:
         rows = [[alias, target] for alias, target in mapping.items()]
         if rows:
-            self._write(lambda tx: _run_chunked(tx, "aliases_add", "rows", rows))
+            self._write_blind("aliases_add", "rows", rows)
 
     def remove_aliases(self, alias_ids: Iterable[str]) -> None:
         ids = _unique(alias_ids)
         if ids:
-            self._write(lambda tx: _run_chunked(tx, "aliases_remove", "ids", ids))
+            self._write_blind("aliases_remove", "ids", ids)
 
-    def resolve_ids(self, ids: Iterable[str]) -> dict[str, str]:
+    def entities_and_resolved(
+        self, entity_ids: Iterable[str], resolve: Iterable[str]
+    ) -> tuple[dict[str, Entity], dict[str, str]]:
+        ids, wanted = _unique(entity_ids), _unique(resolve)
+        if len(ids) > READ_CHUNK or len(wanted) > READ_CHUNK:
+            return super().entities_and_resolved(ids, wanted)
+        row = self._query("entities_get_and_alias_hop", ids=ids, hop_ids=wanted)[0]
+        entities = {e["id"]: self._entity(e) for e in row["entities"]}
+        return entities, self.resolve_ids(wanted, first_hops={h["id"]: h for h in row["hops"]})
+
+    def resolve_ids(self, ids: Iterable[str], first_hops: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, str]:
+        """`first_hops`: the aliases_hop rows for `ids` when the caller read them already."""
         out: dict[str, str] = {}
         pending = {i: i for i in _unique(ids)}  # original -> current hop
         for _ in range(65):  # alias chains are short; the bound stops a corrupt cycle
             if not pending:
                 break
-            hops = {row["id"]: row for row in self._query_keys("aliases_hop", set(pending.values()), param="ids")}
+            if first_hops is not None:
+                hops, first_hops = dict(first_hops), None
+            else:
+                hops = {row["id"]: row for row in self._query_keys("aliases_hop", set(pending.values()), param="ids")}
             nxt: dict[str, str] = {}
             for orig, cur in pending.items():
                 hop = hops.get(cur)
@@ -785,10 +913,9 @@ class Neo4jStore(GraphStore):
     def _reserve(tx: ManagedTransaction, counter: str, n: int) -> int:
         return int(_run(tx, "counter_reserve", name=counter, n=n)[0]["base"])
 
-    def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
-        if not events:
-            return []
-        rows = [
+    @staticmethod
+    def _event_rows(events: Sequence[EntityEvent]) -> list[dict[str, Any]]:
+        return [
             {
                 "entity_id": e.entity_id,
                 "type": e.type,
@@ -801,6 +928,11 @@ class Neo4jStore(GraphStore):
             }
             for e in events
         ]
+
+    def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
+        if not events:
+            return []
+        rows = self._event_rows(events)
 
         def work(tx: ManagedTransaction) -> list[int]:
             # each chunk numbers its events from the counter, right after the chunk before it
@@ -916,12 +1048,27 @@ class Neo4jStore(GraphStore):
             for p in (row["row"] for row in rows)
         ]
 
-    def save_run(self, run: Run) -> None:
-        props = {
+    @staticmethod
+    def _run_props(run: Run) -> dict[str, Any]:
+        return {
             "id": run.id, "kind": run.kind, "started_at": run.started_at, "finished_at": run.finished_at,
             "rule_version": run.rule_version, "stats": _dumps(run.stats),
         }  # fmt: skip
-        self._update("run_save", props=props)
+
+    def save_run(self, run: Run) -> None:
+        self._update_blind("run_save", props=self._run_props(run))
+
+    def close_run(self, run: Run, events: Sequence[EntityEvent], meta: Mapping[str, str]) -> list[EntityEvent]:
+        if len(events) > WRITE_CHUNK:
+            return super().close_run(run, events, meta)
+        rows = self._event_rows(events)
+        params = {
+            "name": "event_seq", "rows": rows, "meta": [[k, v] for k, v in meta.items()], "run": self._run_props(run),
+        }  # fmt: skip
+        base = self._write(lambda tx: _run(tx, "run_close", **params))[0]["base"]
+        for i, e in enumerate(events):
+            e.seq = int(base) + i + 1
+        return list(events)
 
     def runs(self, kind: str | None = None, limit: int = 20) -> list[Run]:
         rows = self._query("runs_list", kind=kind or None, limit=limit)
@@ -935,7 +1082,7 @@ class Neo4jStore(GraphStore):
         return rows[0]["value"] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._update("meta_set", key=key, value=value)
+        self._update_blind("meta_set", key=key, value=value)
 
     # -- health, API keys, search lookups -------------------------------------------
     def ping(self) -> None:

@@ -23,7 +23,7 @@ from .blocking import Candidates, block_keys, candidates_among, identifier_guard
 from .clustering import OverrideConflict, cluster
 from .explain import Explanation, explain_pair
 from .gc_pause import gc_paused
-from .ids import IdPlan, assign_ids
+from .ids import IdPlan, assign_ids, derived_id
 from .model import CANNOT_LINK, LINK, MATCH, PERSON, Entity, EntityEvent, MatchEdge, Override, Run, utcnow
 from .rules import Rules, load_rules
 from .scoring import score_pair
@@ -111,39 +111,51 @@ class Resolver:
         started = utcnow()
 
         def start() -> tuple[str, bool, list[str]]:
-            mark = self.store.load_watermark()  # before any record is read: later writes come after it
+            # the mark is read before any record is: later writes come after it
+            listing = record_keys is None and not full
+            mark, stored, loaded = self.store.run_start(
+                RULES_KEY, WATERMARK_KEY, self.rules.rule_version if listing else None
+            )
             run_full = full
-            if self.store.get_meta(RULES_KEY) != self.rules.rule_version:
+            if stored != self.rules.rule_version:
                 run_full = True if record_keys is None else full
             keys: list[str] = []
             if not run_full:
-                keys = (
-                    sorted(set(record_keys))
-                    if record_keys is not None
-                    else self.store.records_loaded_since(self.store.get_meta(WATERMARK_KEY))
-                )
+                keys = sorted(set(record_keys)) if record_keys is not None else loaded or []
             return mark, run_full, keys
 
-        mark, full, keys = self.store.in_one_transaction(start)
-
-        def body() -> ResolveSummary:
+        def body(mark: str, full: bool, keys: list[str]) -> ResolveSummary:
             run = _Run(self, "full" if full else "incremental", progress or (lambda _m: None), actor, cause)
             if full:
                 run.full()
             else:
                 run.incremental(keys)
             summary = run.finish()
-            if record_keys is None or full:
-                self.store.set_meta(WATERMARK_KEY, mark)
-                self.store.set_meta(RULES_KEY, self.rules.rule_version)
-            self.store.save_run(
-                Run(summary.run_id, "resolve", started, utcnow(), self.rules.rule_version, summary.as_dict())
+            meta = {WATERMARK_KEY: mark, RULES_KEY: self.rules.rule_version} if record_keys is None or full else {}
+            events = run.events
+            if len(events) > _WRITE_BATCH:  # a big run's events go in batches first
+                for i in range(0, len(events), _WRITE_BATCH):
+                    self.store.append_events(events[i : i + _WRITE_BATCH])
+                events = []
+            self.store.close_run(
+                Run(summary.run_id, "resolve", started, utcnow(), self.rules.rule_version, summary.as_dict()),
+                events,
+                meta,
             )
             return summary
 
-        if full or len(keys) > _ONE_TRANSACTION_MAX:
-            return body()
-        return self.store.in_one_transaction(body)
+        def small_run() -> tuple[str, bool, list[str]] | ResolveSummary:
+            """The start, and the whole run in the same transaction when it is small (the
+            start writes nothing, so a big run's start commits as if read on its own)."""
+            mark, run_full, keys = start()
+            if run_full or len(keys) > _ONE_TRANSACTION_MAX:
+                return mark, run_full, keys
+            return body(mark, run_full, keys)
+
+        out = self.store.in_one_transaction(small_run)
+        if isinstance(out, ResolveSummary):
+            return out
+        return body(*out)
 
     # -- steward overrides -------------------------------------------------------------
     def link(self, a: str, b: str, actor: str, reason: str) -> OverrideOutcome:
@@ -241,6 +253,7 @@ class _Run:
         )
         self.events: list[EntityEvent] = []
         self._cuts: list[dict[str, object]] = []
+        self._old_entities: dict[str, Entity] = {}  # the previous person entities, as read by _cluster_persons
 
     def _stage(self, name: str, t: float) -> float:
         now = time.perf_counter()
@@ -297,13 +310,13 @@ class _Run:
         t = time.perf_counter()
         rules = self.rules
         store = self.store
-        records = store.get_records(changed)
+        records, idents = store.records_and_identifiers(changed)
         changed = sorted(records)
         views = make_views(records.values(), rules)
         # Identifiers or blocks near a guard's limit may have flipped between usable and
         # hub with this change: every pair they form is rescored, as a full run would.
         slack = len(changed)
-        ident_of = store.identifiers_of_records(changed)
+        ident_of = {k: idents[k] for k in changed}
         near_limit: list[str] = []
         for idents in ident_of.values():
             for ident in idents:
@@ -327,8 +340,9 @@ class _Run:
                 rescore.update(members)
         extra = sorted(rescore - set(views))
         if extra:
-            views.update(make_views(store.get_records(extra).values(), rules))
-            ident_of.update(store.identifiers_of_records(extra))
+            extra_records, extra_idents = store.records_and_identifiers(extra)
+            views.update(make_views(extra_records.values(), rules))
+            ident_of.update(extra_idents)
             more_blocks = {k: block_keys(views[k], rules) for k in extra}
             my_blocks.update(more_blocks)
             for b, members in store.records_in_blocks(
@@ -352,8 +366,7 @@ class _Run:
         t = self._stage("blocking", t)
         edges = self._score(cands, views, guards)
         t = self._stage("scoring", t)
-        store.delete_matches_touching(sorted(rescore))
-        store.write_matches(edges)
+        store.replace_matches_touching(sorted(rescore), edges)
         store.set_blocks({k: block_keys(views[k], rules) for k in sorted(rescore)})
         t = self._stage("write_edges", t)
 
@@ -366,7 +379,7 @@ class _Run:
         prev_acct = previous_accounts(store, previous)
         self._write_persons(plan, previous, views, full=False)
         t = self._stage("write_persons", t)
-        AccountPlanner(store, rules, self.summary, self.events).run_region(plan, prev_acct)
+        AccountPlanner(store, rules, self.summary, self.events, ident_of).run_region(plan, prev_acct)
         self._stage("accounts", t)
 
     def _closed_region(
@@ -383,15 +396,15 @@ class _Run:
         overrides: dict[str, Override] = {}
         while frontier:
             region |= frontier
-            prev = store.entity_of_records(frontier)
-            previous.update(prev)
+            step = store.region_step(sorted(frontier))
+            previous.update(step.entity_of)
             nxt: set[str] = set()
-            for members in store.members_of(set(prev.values())).values():
+            for members in step.members.values():
                 nxt.update(members)
-            for e in store.matches_for(frontier, decision=MATCH):
+            for e in step.matches:
                 edges[e.pair] = e.score
                 nxt.update(e.pair)
-            for o in store.get_overrides(record_keys=frontier):
+            for o in step.overrides:
                 overrides[o.id] = o
                 if o.kind == LINK:
                     nxt.update((o.a, o.b))
@@ -433,18 +446,17 @@ class _Run:
         clusters, cuts = cluster(nodes, accepted, musts, cannots)
         self.summary.cuts += len(cuts)
         old_ids = set(previous.values())
-        created_at = {eid: e.created_at for eid, e in self.store.get_entities(old_ids).items()}
-        plan = assign_ids(clusters, previous, created_at, PERSON_PREFIX, self._taken(clusters))
+        # Is an id already issued (live or alias)? Checked in one batch for the likely ids.
+        likely = [derived_id(PERSON_PREFIX, min(c)) for c in clusters if c]
+        self._old_entities, resolved = self.store.entities_and_resolved(old_ids, likely)
+        created_at = {eid: e.created_at for eid, e in self._old_entities.items()}
+        plan = assign_ids(clusters, previous, created_at, PERSON_PREFIX, self._taken(likely, set(resolved)))
         self._cuts = cuts
         return plan
 
-    def _taken(self, clusters: list[set[str]]) -> Callable[[str], bool]:
-        """Is an id already issued (live or alias)? Checked in one batch for the likely ids."""
-        from .ids import derived_id
-
-        likely = [derived_id(PERSON_PREFIX, min(c)) for c in clusters if c]
-        known = set(self.store.resolve_ids(likely)) if likely else set()
-        checked = set(likely)
+    def _taken(self, checked_ids: list[str], known: set[str]) -> Callable[[str], bool]:
+        """Is an id already issued? `known`: those of `checked_ids` that are; others are asked."""
+        checked = set(checked_ids)
 
         def taken(eid: str) -> bool:
             if eid in checked:
@@ -467,7 +479,9 @@ class _Run:
             store.delete_entities(dead)
         if plan.aliases:
             store.add_aliases(plan.aliases)
-        existing = store.get_entities(plan.clusters)
+        # Each cluster keeps an old id (read in _cluster_persons; the deletes and aliases since
+        # touch other ids) or gets a new one that no live entity or alias holds: no read needed.
+        existing = {eid: e for eid in plan.clusters if (e := self._old_entities.get(eid)) is not None}
         changed: list[Entity] = []
         for eid, members in plan.clusters.items():
             attrs = person_display(members, views)
@@ -513,9 +527,7 @@ class _Run:
         s.moved += sum(len(v) for v in plan.moved.values())
 
     def finish(self) -> ResolveSummary:
-        if self.events:
-            for i in range(0, len(self.events), _WRITE_BATCH):
-                self.store.append_events(self.events[i : i + _WRITE_BATCH])
+        """The summary's counts; the caller writes `events` with the run (GraphStore.close_run)."""
         counts = self.store.entity_counts()
         self.summary.persons = counts["persons"]
         self.summary.accounts = counts["accounts"]

@@ -26,7 +26,9 @@ from .model import (
     MatchEdge,
     Override,
     QuarantineRow,
+    MATCH,
     Record,
+    RegionStep,
     Run,
     StoreInfo,
     UpsertResult,
@@ -181,6 +183,15 @@ class GraphStore(ABC):
         """For each record key, its identifiers with degrees: what a resolver needs
         to find candidates and to skip hubs without another round trip."""
 
+    def records_and_identifiers(
+        self, keys: Iterable[str]
+    ) -> tuple[dict[str, Record], dict[str, list[Identifier]]]:
+        """`get_records(keys)` and `identifiers_of_records(keys)` together: what an incremental
+        run reads first about the records it resolves. A networked backend may read both in
+        one round trip; this default makes the two calls."""
+        keys = list(keys)
+        return self.get_records(keys), self.identifiers_of_records(keys)
+
     @abstractmethod
     def hub_identifiers(self, min_degree: int, limit: int = 1000) -> list[Identifier]:
         """Identifiers carried by at least `min_degree` records, most shared first."""
@@ -197,6 +208,20 @@ class GraphStore(ABC):
         updates records numbers them from a counter whose lock is held until commit, so a
         write still in flight when this is read always lands after it: a run that reads the
         mark before reading records can never miss one, and needs no clock slack."""
+
+    def run_start(
+        self, rules_key: str, watermark_key: str, rule_version: str | None
+    ) -> tuple[str, str | None, list[str] | None]:
+        """What a resolution run reads first, in this order: the load watermark
+        (`load_watermark`), the value stored under `rules_key`, and, when `rule_version` is
+        given and equals that value, `records_loaded_since` the watermark stored under
+        `watermark_key` (else None: a run with other rules is full and lists nothing). A
+        networked backend may read it all in one round trip; this default makes the calls."""
+        mark = self.load_watermark()
+        stored = self.get_meta(rules_key)
+        if rule_version is None or stored != rule_version:
+            return mark, stored, None
+        return mark, stored, self.records_loaded_since(self.get_meta(watermark_key))
 
     @abstractmethod
     def set_blocks(self, mapping: Mapping[str, Sequence[str]]) -> None:
@@ -237,6 +262,13 @@ class GraphStore(ABC):
         """Remove every match edge with an end in `record_keys`; returns how many went.
         Resolution rescoring a component calls this before writing the new decisions."""
 
+    def replace_matches_touching(self, record_keys: Iterable[str], edges: Sequence[MatchEdge]) -> None:
+        """`delete_matches_touching(record_keys)`, then `write_matches(edges)`: what an
+        incremental run does with the pairs it rescored. A networked backend may do both in
+        one statement (and, returning nothing, defer it); this default calls the two."""
+        self.delete_matches_touching(record_keys)
+        self.write_matches(edges)
+
     @abstractmethod
     def matches_for(
         self, record_keys: Iterable[str], decision: str | None = None
@@ -276,6 +308,21 @@ class GraphStore(ABC):
     @abstractmethod
     def entity_of_records(self, record_keys: Iterable[str]) -> dict[str, str]:
         """Record key -> the entity it is a member of (records without one are absent)."""
+
+    def region_step(self, record_keys: Iterable[str]) -> RegionStep:
+        """One step of an incremental run's closed region around `record_keys`: their
+        entities (`entity_of_records`), those entities' members (`members_of`), their
+        accepted edges (`matches_for(..., MATCH)`) and the active overrides naming them
+        (`get_overrides(record_keys=...)`). A networked backend may read all four in one
+        round trip; this default makes the four calls."""
+        keys = list(record_keys)
+        entity_of = self.entity_of_records(keys)
+        return RegionStep(
+            entity_of=entity_of,
+            members=self.members_of(set(entity_of.values())),
+            matches=self.matches_for(keys, decision=MATCH),
+            overrides=self.get_overrides(record_keys=keys),
+        )
 
     @abstractmethod
     def members_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -320,6 +367,15 @@ class GraphStore(ABC):
         """Any id ever issued -> the live entity id it now is (following alias chains).
         Live ids map to themselves; ids never seen are absent."""
 
+    def entities_and_resolved(
+        self, entity_ids: Iterable[str], resolve: Iterable[str]
+    ) -> tuple[dict[str, Entity], dict[str, str]]:
+        """`get_entities(entity_ids)` and `resolve_ids(resolve)` together: what id assignment
+        reads (the previous entities, and whether the likely new ids are taken). A
+        networked backend may read both in one round trip; this default makes the calls."""
+        resolve = list(resolve)
+        return self.get_entities(entity_ids), (self.resolve_ids(resolve) if resolve else {})
+
     @abstractmethod
     def aliases_of(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
         """Entity id -> the ids that were merged into it (directly or via chains), sorted."""
@@ -363,6 +419,16 @@ class GraphStore(ABC):
     @abstractmethod
     def save_run(self, run: Run) -> None:
         """Create or update a run by id."""
+
+    def close_run(self, run: Run, events: Sequence[EntityEvent], meta: Mapping[str, str]) -> list[EntityEvent]:
+        """What ends a resolution run, in this order: `append_events(events)`, `set_meta` for
+        each of `meta`, `save_run(run)`; returns the events with their `seq`. A networked
+        backend may write them in one statement; this default makes the calls."""
+        out = self.append_events(events) if events else []
+        for key, value in meta.items():
+            self.set_meta(key, value)
+        self.save_run(run)
+        return out
 
     @abstractmethod
     def runs(self, kind: str | None = None, limit: int = 20) -> list[Run]:

@@ -45,6 +45,12 @@ from .readers import FileFormatError, check_file, read_rows
 
 DEFAULT_BATCH = 5000
 PARALLEL_MIN_ROWS = 5_000  # below this, worker start-up (~0.1 s) costs more than it saves
+# A file at most this large (a few hundred rows) loads as one store transaction
+# (GraphStore.in_one_transaction), its writes made on the loading thread: a networked store
+# then pays one commit for the file instead of one per write (run row, records, run row),
+# which dominated loading a single new record into Neo4j. Larger files keep the writer thread
+# and a transaction per batch, so that no transaction grows with the size of a file.
+_ONE_TRANSACTION_BYTES = 64 * 1024
 _QUEUED = 2  # batches converted ahead of the writer
 
 def _auto_workers(rows: int) -> int:
@@ -96,7 +102,9 @@ def reason_kind(reason: str) -> str:
 
 
 class _Loader:
-    def __init__(self, store: GraphStore, mapping: SourceMapping, path: Path, batch_size: int) -> None:
+    def __init__(
+        self, store: GraphStore, mapping: SourceMapping, path: Path, batch_size: int, inline: bool = False
+    ) -> None:
         self.store = store
         self.mapping = mapping
         self.path = path
@@ -114,7 +122,10 @@ class _Loader:
         self.written: Counter[str] = Counter()  # inserted / updated / unchanged, kept by the writer
         self.progress: Progress | None = None
         self.expected = 0
-        self.writer = _Writer(self._write_item)
+        self.writer = _Writer(self._write_item, inline)
+        # A small file in one transaction: the store's upsert classifies unchanged records by
+        # content hash itself, so the pre-read of hashes (a round trip) is skipped.
+        self.one_transaction = inline
 
     def _write_item(self, item: tuple[list[EncodedRecord], list[QuarantineRow], int | None]) -> None:
         records, rejects, done = item
@@ -144,8 +155,11 @@ class _Loader:
         if rejects:
             self.store.add_quarantine(rejects)
         if records:
-            known = self.store.record_hashes([r.key for r in records])
-            changed = [r for r in records if known.get(r.key) != r.content_hash]
+            if self.one_transaction:
+                changed = records
+            else:
+                known = self.store.record_hashes([r.key for r in records])
+                changed = [r for r in records if known.get(r.key) != r.content_hash]
             self.written["unchanged"] += len(records) - len(changed)
             if changed:
                 result = self.store.upsert_encoded(changed)
@@ -220,8 +234,9 @@ class _Writer:
     next `put` or at `finish`, so a load stops where a crash would stop it.
     """
 
-    def __init__(self, write: Callable[[Any], None]) -> None:
+    def __init__(self, write: Callable[[Any], None], inline: bool = False) -> None:
         self._write = write
+        self._inline = inline  # write on the caller's thread (a small file in one transaction)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED)
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -235,6 +250,9 @@ class _Writer:
                     self.error = exc
 
     def put(self, item: Any) -> None:
+        if self._inline:
+            self._write(item)
+            return
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="loader-writer", daemon=True)
             self._thread.start()
@@ -276,7 +294,19 @@ def _load_file(
     workers: int | None, pool: Workers,
 ) -> LoadSummary:
     with store.bulk_load(), gc_paused():
+        if workers in (None, 0) and _small(path):  # None: a small file gets no worker processes anyway
+            # repeatable: a store may run it again from the start after a transient error
+            return store.in_one_transaction(
+                lambda: _Loader(store, mapping, path, batch_size, inline=True).run(progress, 0, pool)
+            )
         return _Loader(store, mapping, path, batch_size).run(progress, workers, pool)
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= _ONE_TRANSACTION_BYTES
+    except OSError:  # no such file: the loader reports it (FileFormatError)
+        return False
 
 
 def sample_files(folder: str | Path) -> dict[str, Path]:

@@ -209,6 +209,21 @@ def test_replace_all_matches_leaves_exactly_the_new_edges(store: GraphStore) -> 
     assert {e.pair for e in store.matches_for(["crm:4"], decision=MATCH)} == {("crm:3", "crm:4"), ("crm:2", "crm:4")}
 
 
+def test_replace_matches_touching_is_delete_then_write(store: GraphStore) -> None:
+    store.write_matches([
+        MatchEdge("crm:1", "crm:2", 1.1, "v1"), MatchEdge("crm:2", "crm:3", 0.6, "v1", decision=NEAR_MISS),
+        MatchEdge("crm:4", "crm:5", 1.0, "v1"),
+    ])  # fmt: skip
+    new = [MatchEdge("crm:1", "crm:3", 1.4, "v2", run_id="r2"), MatchEdge("crm:2", "crm:1", 0.9, "v2", decision=NEAR_MISS)]
+    store.replace_matches_touching(["crm:1", "crm:2"], new)
+    assert [(e.pair, e.decision, e.rule_version) for e in store.iter_matches()] == [
+        (("crm:1", "crm:2"), NEAR_MISS, "v2"), (("crm:1", "crm:3"), MATCH, "v2"), (("crm:4", "crm:5"), MATCH, "v1")
+    ]
+    store.replace_matches_touching(["crm:9"], [])
+    c = store.counts()
+    assert (c["matched"], c["near_misses"]) == (2, 1)
+
+
 def test_match_edge_rejects_self_pair() -> None:
     with pytest.raises(ValueError):
         MatchEdge("crm:1", "crm:1", 1.0, "v1")
@@ -248,6 +263,71 @@ def test_entities_memberships_and_hierarchy(store: GraphStore) -> None:
     assert store.get_entities(["A1"]) == {}
 
 
+def test_region_step_reads_entities_members_accepted_edges_and_active_overrides(store: GraphStore) -> None:
+    store.upsert_records([rec("crm", str(i)) for i in range(1, 7)])
+    store.upsert_entities([Entity("P1", "person"), Entity("P2", "person")])
+    store.set_memberships({"crm:1": "P1", "crm:2": "P1", "crm:3": "P2", "crm:4": "P2"})
+    store.write_matches([
+        MatchEdge("crm:1", "crm:5", 1.2, "v1"), MatchEdge("crm:1", "crm:6", 0.5, "v1", decision=NEAR_MISS),
+        MatchEdge("crm:3", "crm:4", 1.1, "v1"),
+    ])  # fmt: skip
+    store.add_override(Override("o1", LINK, "crm:6", "crm:1", "ann", "same", "2026-01-02T00:00:00+00:00"))
+    store.add_override(Override("o0", CANNOT_LINK, "crm:2", "crm:5", "ann", "not", "2026-01-01T00:00:00+00:00"))
+    store.add_override(Override("o2", LINK, "crm:3", "crm:4", "ann", "same", "2026-01-03T00:00:00+00:00"))
+    store.remove_override("o0", "bob", "wrong", "2026-01-04T00:00:00+00:00")
+
+    step = store.region_step(["crm:1", "crm:5"])
+    assert step.entity_of == {"crm:1": "P1"}
+    assert step.members == {"P1": ["crm:1", "crm:2"]}
+    assert [(e.pair, e.score) for e in step.matches] == [(("crm:1", "crm:5"), pytest.approx(1.2))]
+    assert [o.id for o in step.overrides] == ["o1"]
+
+    both = store.region_step(["crm:4", "crm:2", "crm:3"])
+    assert both.entity_of == {"crm:2": "P1", "crm:3": "P2", "crm:4": "P2"}
+    assert both.members == {"P1": ["crm:1", "crm:2"], "P2": ["crm:3", "crm:4"]}
+    assert [e.pair for e in both.matches] == [("crm:3", "crm:4")]  # once, though both ends asked
+    assert [o.id for o in both.overrides] == ["o2"]
+    empty = store.region_step(["crm:9"])
+    assert (empty.entity_of, empty.members, empty.matches, empty.overrides) == ({}, {}, [], [])
+
+
+def test_records_and_identifiers_equal_the_two_reads(store: GraphStore) -> None:
+    store.upsert_records([
+        rec("crm", "1", ("email", "a@x.com"), ("phone", "+1"), first_name="Ann"),
+        rec("crm", "2", ("email", "a@x.com")), rec("billing", "1"),
+    ])  # fmt: skip
+    store.set_blocks({"crm:9": ["b"]})  # a stub record: neither read returns it
+    keys = ["crm:1", "crm:2", "billing:1", "crm:9", "nope"]
+    records, idents = store.records_and_identifiers(keys)
+    assert records == store.get_records(keys) and sorted(records) == ["billing:1", "crm:1", "crm:2"]
+    assert idents == store.identifiers_of_records(keys)
+    assert [(i.key, i.degree) for i in idents["crm:1"]] == [("email:a@x.com", 2), ("phone:+1", 1)]
+    assert idents["nope"] == [] and idents["billing:1"] == []
+
+
+def test_run_start_reads_the_mark_the_rules_and_what_changed_since(store: GraphStore) -> None:
+    store.upsert_records([rec("crm", "1")])
+    mark, stored, changed = store.run_start("rules", "wm", "v1")
+    assert mark == store.load_watermark() and stored is None and changed is None  # other rules: nothing listed
+    store.set_meta("rules", "v1")
+    assert store.run_start("rules", "wm", "v1") == (mark, "v1", ["crm:1"])  # no watermark yet: every record
+    store.set_meta("wm", mark)
+    store.upsert_records([rec("crm", "3"), rec("crm", "2")])
+    later, stored, changed = store.run_start("rules", "wm", "v1")
+    assert later != mark and stored == "v1" and changed == ["crm:2", "crm:3"] == store.records_loaded_since(mark)
+    assert store.run_start("rules", "wm", None) == (later, "v1", None)
+    assert store.run_start("rules", "wm", "v2") == (later, "v1", None)
+
+def test_entities_and_resolved_equal_the_two_reads(store: GraphStore) -> None:
+    store.upsert_entities([Entity("P1", "person", {"name": "Ann"}), Entity("A1", "account")])
+    store.add_aliases({"P0": "Px", "Px": "P1", "Q0": "gone"})  # a two-hop chain, and one to no entity
+    ids, asked = ["P1", "A1", "P0", "nope"], ["P0", "P1", "Q0", "new"]
+    entities, resolved = store.entities_and_resolved(ids, asked)
+    assert entities == store.get_entities(ids) and sorted(entities) == ["A1", "P1"]
+    assert resolved == store.resolve_ids(asked) == {"P0": "P1", "P1": "P1"}
+    assert store.entities_and_resolved([], []) == ({}, {})
+
+
 def test_list_entities_pages_by_id(store: GraphStore) -> None:
     store.upsert_entities([Entity(f"P{i:02d}", "person") for i in range(7)] + [Entity("A01", "account")])
     page1 = store.list_entities(kind="person", limit=3)
@@ -255,6 +335,9 @@ def test_list_entities_pages_by_id(store: GraphStore) -> None:
     assert [e.id for e in page1] == ["P00", "P01", "P02"]
     assert [e.id for e in page2] == ["P03", "P04", "P05"]
     assert [e.id for e in store.list_entities(limit=2)] == ["A01", "P00"]
+    assert store.entity_counts() == {"persons": 7, "accounts": 1}
+    store.upsert_entities([Entity("H1", "household"), Entity("Z1", "zone")])  # other kinds count as neither
+    assert store.entity_counts() == {"persons": 7, "accounts": 1}
 
 
 def test_aliases_resolve_through_chains(store: GraphStore) -> None:
@@ -310,16 +393,47 @@ def test_in_one_transaction_reads_its_own_writes(store: GraphStore) -> None:
     assert store.entity_counts() == {"persons": 1, "accounts": 0}
 
 
+def test_in_one_transaction_writes_land_in_order_before_each_read_and_at_the_end(store: GraphStore) -> None:
+    """A backend may hold writes back to send them with the next statement: every read must
+    still see all writes made before it, in their order, and the last writes must land."""
+
+    def work() -> int:
+        store.upsert_records([rec("crm", "1", ("email", "a@x.com")), rec("crm", "2", ("email", "a@x.com"))])
+        assert store.get_identifiers(["email:a@x.com"])["email:a@x.com"].degree == 2
+        store.upsert_entities([Entity("P1", "person"), Entity("P2", "person"), Entity("A1", "account")])
+        store.set_memberships({"crm:1": "P1", "crm:2": "P2"})
+        store.set_blocks({"crm:1": ["b"], "crm:2": ["b"]})
+        store.write_matches([MatchEdge("crm:1", "crm:3", 1.0, "v1")])
+        store.replace_matches_touching(["crm:1"], [MatchEdge("crm:1", "crm:2", 1.2, "v1")])
+        assert [e.pair for e in store.matches_for(["crm:1", "crm:3"])] == [("crm:1", "crm:2")]
+        store.set_account_links({"P1": "A1", "P2": "A1"})
+        store.set_memberships({"crm:2": "P1"})  # a second write of the same links, after the first
+        store.delete_entities(["P2"])
+        store.add_aliases({"P2": "P1"})
+        assert store.members_of(["P1", "P2"]) == {"P1": ["crm:1", "crm:2"], "P2": []}
+        assert store.persons_of(["A1"]) == {"A1": ["P1"]} and store.resolve_ids(["P2"]) == {"P2": "P1"}
+        store.set_blocks({"crm:2": []})
+        store.upsert_entities([Entity("P1", "person", {"name": "Ann"})])
+        store.set_meta("k", "last")  # nothing reads after these: they land at the end
+        return 7
+
+    assert store.in_one_transaction(work) == 7
+    assert store.records_in_blocks(["b"]) == {"b": ["crm:1"]}
+    assert store.get_entities(["P1"])["P1"].attrs == {"name": "Ann"} and store.get_meta("k") == "last"
+    assert store.entity_counts() == {"persons": 1, "accounts": 1}
+
+
 def test_in_one_transaction_keeps_writes_made_before_an_error_of_the_caller(store: GraphStore) -> None:
     """Like one transaction per call: what was written before a (non-store) error stays."""
 
     def work() -> None:
         store.set_meta("k", "2")
+        store.upsert_entities([Entity("P1", "person")])
         raise ValueError("the caller's own error")
 
     with pytest.raises(ValueError, match="the caller's own error"):
         store.in_one_transaction(work)
-    assert store.get_meta("k") == "2"
+    assert store.get_meta("k") == "2" and list(store.get_entities(["P1"])) == ["P1"]
 
 
 def test_overrides_are_kept_when_removed(store: GraphStore) -> None:
@@ -359,6 +473,23 @@ def test_runs_and_meta(store: GraphStore) -> None:
     store.set_meta("rules", "v1")
     store.set_meta("rules", "v2")
     assert store.get_meta("rules") == "v2"
+
+
+def test_close_run_appends_events_sets_meta_and_saves_the_run(store: GraphStore) -> None:
+    first = store.append_events([EntityEvent("P0", "created")])[0].seq
+    run = Run("r1", "resolve", "2026-01-01T00:00:00+00:00", "2026-01-01T00:00:01+00:00", "v1", {"persons": 2})
+    evs = store.close_run(run, [EntityEvent("P1", "created", run_id="r1"), EntityEvent("P2", "merged", details={"a": [1]})],
+                          {"wm": "7", "rules": "v1"})  # fmt: skip
+    assert [e.seq for e in evs] == [first + 1, first + 2]
+    got = store.events(entity_ids=["P1", "P2"])
+    assert [(e.seq, e.entity_id, e.type, e.run_id, e.details) for e in got] == [
+        (first + 1, "P1", "created", "r1", {}), (first + 2, "P2", "merged", None, {"a": [1]})
+    ]
+    assert (store.get_meta("wm"), store.get_meta("rules")) == ("7", "v1")
+    assert store.runs()[0] == run
+    store.close_run(Run("r2", "resolve", "2026-01-02T00:00:00+00:00"), [], {})  # nothing else to write
+    assert [r.id for r in store.runs()] == ["r2", "r1"] and store.get_meta("wm") == "7"
+    assert store.append_events([EntityEvent("P3", "created")])[0].seq == first + 3
 
 
 def test_wipe_empties_everything(store: GraphStore) -> None:
@@ -407,6 +538,14 @@ def test_blocks_replace_per_record(store: GraphStore) -> None:
     store.set_blocks({"crm:1": ["n|smyth|j"]})
     got = store.records_in_blocks(["n|smith|j", "n|smyth|j", "p|smith|j|e1"])
     assert got == {"n|smith|j": ["crm:2"], "n|smyth|j": ["crm:1"], "p|smith|j|e1": []}
+
+
+def test_blocks_move_between_records_in_one_call(store: GraphStore) -> None:
+    store.set_blocks({"crm:1": ["a", "b"], "crm:2": ["c"], "crm:3": ["b"]})
+    store.set_blocks({"crm:1": ["c", "a", "c"], "crm:2": ["b"], "crm:3": []})
+    assert store.records_in_blocks(["a", "b", "c"]) == {"a": ["crm:1"], "b": ["crm:2"], "c": ["crm:1"]}
+    store.set_blocks({"crm:2": ["d"], "crm:1": ["b"]})  # "b" emptied and refilled in one call
+    assert store.records_in_blocks(["a", "b", "c", "d"]) == {"a": [], "b": ["crm:1"], "c": [], "d": ["crm:2"]}
 
 
 def test_replace_all_blocks_drops_what_the_full_run_no_longer_has(store: GraphStore) -> None:
