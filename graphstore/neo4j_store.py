@@ -478,22 +478,8 @@ class Neo4jStore(GraphStore):
             session.run(_q("wipe"), {"keep_meta": SCHEMA_VERSION_KEY}).consume()
 
     # -- records ---------------------------------------------------------------------
-    def upsert_records(self, records: Sequence[Record]) -> UpsertResult:
-        if not records:
-            return UpsertResult()
-        batch = {r.key: r for r in records}  # last one wins inside a batch
-        now = utcnow()
-        for rec in batch.values():
-            rec.loaded_at = rec.loaded_at or now
-        result, histories = self._write(self._upsert_tx, [r.encoded() for r in batch.values()], now)
-        for key, history in histories.items():
-            batch[key].history = history
-        return result
-
-    def upsert_encoded(self, records: Sequence[EncodedRecord]) -> UpsertResult:
-        if not records:
-            return UpsertResult()
-        return self._write(self._upsert_tx, records, utcnow())[0]
+    def _upsert(self, records: Sequence[EncodedRecord]) -> tuple[UpsertResult, dict[str, list[Any]]]:
+        return self._write(self._upsert_tx, records, utcnow())
 
     @staticmethod
     def _upsert_tx(

@@ -269,21 +269,6 @@ class SqliteStore(GraphStore):
             c.execute("DELETE FROM meta WHERE key != 'schema_version'")
 
     # -- records ---------------------------------------------------------------------
-    def upsert_records(self, records: Sequence[Record]) -> UpsertResult:
-        if not records:
-            return UpsertResult()
-        batch = {r.key: r for r in records}  # last one wins inside a batch
-        now = utcnow()
-        for rec in batch.values():
-            rec.loaded_at = rec.loaded_at or now
-        result, histories = self._upsert([r.encoded() for r in batch.values()])
-        for key, history in histories.items():
-            batch[key].history = history
-        return result
-
-    def upsert_encoded(self, records: Sequence[EncodedRecord]) -> UpsertResult:
-        return self._upsert(records)[0]
-
     def _upsert(self, records: Sequence[EncodedRecord]) -> tuple[UpsertResult, dict[str, list[Any]]]:
         """The one write path of both upserts: the result, and the new history of each updated record."""
         result = UpsertResult()

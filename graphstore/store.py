@@ -32,6 +32,7 @@ from .model import (
     Run,
     StoreInfo,
     UpsertResult,
+    utcnow,
 )
 
 
@@ -114,7 +115,6 @@ class GraphStore(ABC):
         self.close()
 
     # -- records and identifiers -----------------------------------------------------
-    @abstractmethod
     def upsert_records(self, records: Sequence[Record]) -> UpsertResult:
         """Insert new records, update changed ones in place, leave identical ones alone.
 
@@ -122,13 +122,29 @@ class GraphStore(ABC):
         loaded_at and batch_id stay). An updated record keeps its previous content hash
         and load time appended to `history`, and its identifier links are replaced.
         The whole batch is one transaction: after a crash it is all there or not at all.
+        The given records get their load time (when they had none) and, if updated, their
+        new history.
         """
+        if not records:
+            return UpsertResult()
+        batch = {r.key: r for r in records}  # last one wins inside a batch
+        now = utcnow()
+        for rec in batch.values():
+            rec.loaded_at = rec.loaded_at or now
+        result, histories = self._upsert([r.encoded() for r in batch.values()])
+        for key, history in histories.items():
+            batch[key].history = history
+        return result
 
     def upsert_encoded(self, records: Sequence[EncodedRecord]) -> UpsertResult:
         """`upsert_records` for records whose attrs, norm and history are JSON text already
-        (what the loaders produce). The default decodes them; a store that keeps the text
-        as it is writes it directly."""
-        return self.upsert_records([r.decoded() for r in records])
+        (what the loaders produce): both stores keep that text as it is."""
+        return self._upsert(records)[0] if records else UpsertResult()
+
+    @abstractmethod
+    def _upsert(self, records: Sequence[EncodedRecord]) -> tuple[UpsertResult, dict[str, list[Any]]]:
+        """The one write path of both upserts: the result, and the new history of each
+        updated record. A record without a load time is stamped with the time of the call."""
 
     def bulk_load(self) -> AbstractContextManager[None]:
         """Brackets a load of many records (the loaders wrap every file and folder in it).
