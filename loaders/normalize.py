@@ -321,14 +321,45 @@ def _parsed_international(text: str) -> phonenumbers.PhoneNumber | None:
     return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
 
 
+_NATIONAL_DIGITS = re.compile(r"[1-9][0-9]{3,14}")
+
+
+@lru_cache(maxsize=None)
+def _region_rules(region: str) -> tuple[int, str, tuple[re.Pattern[str], ...]] | None:
+    """A region's country code, its text, and the patterns parse would strip from the start
+    of a number read in it (the international dialling prefix, the national prefix)."""
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None or not meta.country_code:
+        return None
+    strips = tuple(re.compile(p) for p in (meta.international_prefix, meta.national_prefix_for_parsing) if p)
+    return meta.country_code, str(meta.country_code), strips
+
+
+def _parsed_national(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """What `phonenumbers.parse(text, region)` returns, for the commonest national form only:
+    4-15 ASCII digits starting with 1-9 that start with neither the region's country code,
+    nor its international dialling prefix, nor what it strips as a national prefix. parse
+    then reads no country code, strips nothing and keeps no leading zero, so the number is
+    just (the region's country code, the digits). As `_parsed_international` does for "+"
+    forms; a property test compares this with parse over every region. None: parse decides."""
+    if not _NATIONAL_DIGITS.fullmatch(text):
+        return None
+    rules = _region_rules(region.upper())
+    if rules is None:
+        return None
+    country_code, code_text, strips = rules
+    if text.startswith(code_text) or any(p.match(text) for p in strips):
+        return None
+    return phonenumbers.PhoneNumber(country_code=country_code, national_number=int(text))
+
+
 @lru_cache(maxsize=1 << 17)
 def _phone(text: str, region: str | None) -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
-        number = (_parsed_international(text) if region is None else None) or phonenumbers.parse(
-            text, region.upper() if region else None
-        )
+        fast = _parsed_international(text) if region is None else _parsed_national(text, region)
+        number = fast or phonenumbers.parse(text, region.upper() if region else None)
     except phonenumbers.NumberParseException as exc:
         raise NormalizationError(f"unparsable phone {text!r}: {exc._msg}") from None
     if not phonenumbers.is_possible_number(number):

@@ -336,6 +336,48 @@ def test_international_fast_path_equals_phonenumbers_parse(text: str) -> None:
     assert got == expected_e164
 
 
+_REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.sampled_from(_REGIONS),
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=1, max_size=17),
+        st.builds(lambda a, b: a + b, st.sampled_from(["1", "2", "4", "5", "7", "8", "9", "011", "00", "0"]),
+                  st.text(alphabet="0123456789", min_size=3, max_size=12)),
+    ),
+)
+def test_national_fast_path_equals_phonenumbers_parse(region: str, text: str) -> None:
+    fast = N._parsed_national(text, region.lower())
+    if fast is not None:
+        assert fast == phonenumbers.parse(text, region)
+    try:
+        expected = phonenumbers.parse("+" + text[2:] if text.startswith("00") else text,
+                                      None if text.startswith("00") else region)
+        expected_e164 = (
+            phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
+            if phonenumbers.is_possible_number(expected) else "impossible"
+        )
+    except phonenumbers.NumberParseException:
+        expected_e164 = "unparsable"
+    try:
+        got = N._phone.__wrapped__(text, region)
+    except N.NormalizationError as exc:
+        got = "impossible" if "impossible" in str(exc) else "unparsable"
+    assert got == expected_e164
+
+
+def test_national_fast_path_takes_the_common_forms_and_leaves_the_rest() -> None:
+    assert N._parsed_national("4155550123", "us") is not None
+    assert N._parsed_national("2081274606", "GB") is not None
+    assert N._parsed_national("14155550123", "US") is None  # starts with the country code: parse may strip it
+    assert N._parsed_national("02081274606", "GB") is None  # national prefix: parse strips it
+    assert N._parsed_national("01144208127", "US") is None  # international dialling prefix
+    assert N._parsed_national("4155550123", "XX") is None  # not a region: parse reports it
+    assert N.phone("(415) 555-0123", "US") == "+14155550123"
+
+
 def test_international_fast_path_takes_the_common_forms_and_leaves_the_rest() -> None:
     assert N._parsed_international("+442081274606") is not None
     assert N._parsed_international("+14155550123") is not None
