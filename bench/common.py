@@ -97,8 +97,12 @@ def sample_data(dest: Path, records: int, seed: int = 42) -> tuple["GenerateResu
         shutil.rmtree(building, ignore_errors=True)
         result = gen.generate(building, records=records, seed=seed)
         (building / "result.pickle").write_bytes(pickle.dumps(result))
-        shutil.rmtree(cached, ignore_errors=True)
-        building.rename(cached)  # complete or absent: a killed run leaves only a .tmp folder
+        if cached.exists() and not meta.exists():  # left incomplete by hand
+            shutil.rmtree(cached)
+        try:
+            building.rename(cached)  # complete or absent: a killed run leaves only a .tmp folder
+        except OSError:  # a run alongside made it meanwhile; the same generator and seed made both
+            shutil.rmtree(building, ignore_errors=True)
     result = pickle.loads(meta.read_bytes())
     shutil.copytree(cached, dest, ignore=shutil.ignore_patterns("result.pickle"), dirs_exist_ok=True)
     moved = {k: dest / p.name for k, p in result.files.items()}
