@@ -304,9 +304,31 @@ def test_fixed_width_fast_path_covers_the_shipped_format_only() -> None:
         assert N._fixed_width(fmt) is None
 
 
-# -- the international phone fast path --------------------------------------------------
+# -- the phone fast paths (international and national) ---------------------------------
 
 _COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+def _agrees_with_the_library(text: str, region: str | None) -> None:
+    """`_phone`, fast paths included, gives what phonenumbers gives for the same text: the
+    same E.164, or the same refusal (impossible or unparsable)."""
+    if text.startswith("00"):  # as _phone reads a 00 prefix
+        library_text, library_region = "+" + text[2:], None
+    else:
+        library_text, library_region = text, region
+    try:
+        expected = phonenumbers.parse(library_text, library_region)
+        expected_e164 = (
+            phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
+            if phonenumbers.is_possible_number(expected) else "impossible"
+        )
+    except phonenumbers.NumberParseException:
+        expected_e164 = "unparsable"
+    try:
+        got = N._phone.__wrapped__(text, region)
+    except N.NormalizationError as exc:
+        got = "impossible" if "impossible" in str(exc) else "unparsable"
+    assert got == expected_e164
 
 
 @settings(max_examples=3000, deadline=None)
@@ -320,20 +342,7 @@ def test_international_fast_path_equals_phonenumbers_parse(text: str) -> None:
     fast = N._parsed_international(text)
     if fast is not None:
         assert fast == phonenumbers.parse(text, None)
-    library_text = "+" + text[2:] if text.startswith("00") else text  # as _phone reads a 00 prefix
-    try:
-        expected = phonenumbers.parse(library_text, None)
-        expected_e164 = (
-            phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
-            if phonenumbers.is_possible_number(expected) else "impossible"
-        )
-    except phonenumbers.NumberParseException:
-        expected_e164 = "unparsable"
-    try:
-        got = N._phone.__wrapped__(text, None)
-    except N.NormalizationError as exc:
-        got = "impossible" if "impossible" in str(exc) else "unparsable"
-    assert got == expected_e164
+    _agrees_with_the_library(text, None)
 
 
 _REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
@@ -352,20 +361,7 @@ def test_national_fast_path_equals_phonenumbers_parse(region: str, text: str) ->
     fast = N._parsed_national(text, region.lower())
     if fast is not None:
         assert fast == phonenumbers.parse(text, region)
-    try:
-        expected = phonenumbers.parse("+" + text[2:] if text.startswith("00") else text,
-                                      None if text.startswith("00") else region)
-        expected_e164 = (
-            phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
-            if phonenumbers.is_possible_number(expected) else "impossible"
-        )
-    except phonenumbers.NumberParseException:
-        expected_e164 = "unparsable"
-    try:
-        got = N._phone.__wrapped__(text, region)
-    except N.NormalizationError as exc:
-        got = "impossible" if "impossible" in str(exc) else "unparsable"
-    assert got == expected_e164
+    _agrees_with_the_library(text, region)
 
 
 def test_national_fast_path_takes_the_common_forms_and_leaves_the_rest() -> None:
