@@ -312,12 +312,9 @@ _COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 def _agrees_with_the_library(text: str, region: str | None) -> None:
     """`_phone`, fast paths included, gives what phonenumbers gives for the same text: the
     same E.164, or the same refusal (impossible or unparsable)."""
-    if text.startswith("00"):  # as _phone reads a 00 prefix
-        library_text, library_region = "+" + text[2:], None
-    else:
-        library_text, library_region = text, region
+    library_text = "+" + text[2:] if text.startswith("00") else text  # as _phone reads a 00 prefix
     try:
-        expected = phonenumbers.parse(library_text, library_region)
+        expected = phonenumbers.parse(library_text, region)
         expected_e164 = (
             phonenumbers.format_number(expected, phonenumbers.PhoneNumberFormat.E164)
             if phonenumbers.is_possible_number(expected) else "impossible"
