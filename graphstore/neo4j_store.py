@@ -80,6 +80,7 @@ from .model import (
     record_key,
     StoreInfo,
     UpsertResult,
+    identifier_key,
     utcnow,
 )
 from .store import GraphStore, StoreUnavailable
@@ -116,7 +117,7 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 def _links(identifiers: Iterable[tuple[str, str, str]]) -> list[list[str]]:
     """A record's distinct (kind, value, source field) in (identifier key, field) order: the
     order the body lists them in, whoever writes it (an upsert or the schema-1 upgrade)."""
-    return [list(t) for t in sorted(set(map(tuple, identifiers)), key=lambda t: (f"{t[0]}:{t[1]}", t[2]))]
+    return [list(t) for t in sorted(set(map(tuple, identifiers)), key=lambda t: (identifier_key(t[0], t[1]), t[2]))]
 
 
 def _body(rec: EncodedRecord, identifiers: list[list[str]], loaded_at: str | None, history: str) -> str:
@@ -222,6 +223,7 @@ def _describe(exc: BaseException, user: str, has_password: bool, database: str) 
 
 
 LOAD_SEQ = "load_seq"  # counter numbering record writes, for incremental resolution
+EVENT_SEQ = "event_seq"  # counter numbering events (appended alone or by close_run)
 
 class Neo4jStore(GraphStore):
     """GraphStore on a Neo4j database (Community, Enterprise, Aura; 5.26 LTS or newer)."""
@@ -511,9 +513,11 @@ class Neo4jStore(GraphStore):
                 history = _dumps(histories[key])
                 relinked.append(key)
             links = _links(rec.identifiers)
-            keys = list(dict.fromkeys(f"{kind}:{value}" for kind, value, _ in links))
+            keys: dict[str, None] = {}  # the record's distinct identifier keys, in body order
             for kind, value, _ in links:
-                kinds[f"{kind}:{value}"] = kind
+                ik = identifier_key(kind, value)
+                kinds[ik] = kind
+                keys[ik] = None
             full_name = jsontext.loads(rec.norm).get("full_name")
             row = [
                 key,
@@ -523,7 +527,7 @@ class Neo4jStore(GraphStore):
                 full_name if isinstance(full_name, str) else None,  # indexed copy for records_by_name
                 _body(rec, links, rec.loaded_at or now, history),
             ]
-            todo.append((old is None, row, keys))
+            todo.append((old is None, row, list(keys)))
         if relinked:
             _run_chunked(tx, "identifiers_unlink", "keys", relinked)
         if not todo:
@@ -923,7 +927,7 @@ class Neo4jStore(GraphStore):
         def work(tx: ManagedTransaction) -> list[int]:
             # each chunk numbers its events from the counter, right after the chunk before it
             return [
-                int(_run(tx, "events_append", name="event_seq", rows=list(chunk))[0]["base"])
+                int(_run(tx, "events_append", name=EVENT_SEQ, rows=list(chunk))[0]["base"])
                 for chunk in _chunks(rows, WRITE_CHUNK)
             ]
 
@@ -1049,7 +1053,7 @@ class Neo4jStore(GraphStore):
             return super().close_run(run, events, meta)
         rows = self._event_rows(events)
         params = {
-            "name": "event_seq", "rows": rows, "meta": [[k, v] for k, v in meta.items()], "run": self._run_props(run),
+            "name": EVENT_SEQ, "rows": rows, "meta": [[k, v] for k, v in meta.items()], "run": self._run_props(run),
         }  # fmt: skip
         base = self._write(lambda tx: _run(tx, "run_close", **params))[0]["base"]
         for i, e in enumerate(events):

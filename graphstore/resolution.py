@@ -310,13 +310,13 @@ class _Run:
         t = time.perf_counter()
         rules = self.rules
         store = self.store
-        records, idents = store.records_and_identifiers(changed)
+        records, found_idents = store.records_and_identifiers(changed)
         changed = sorted(records)
         views = make_views(records.values(), rules)
         # Identifiers or blocks near a guard's limit may have flipped between usable and
         # hub with this change: every pair they form is rescored, as a full run would.
         slack = len(changed)
-        ident_of = {k: idents[k] for k in changed}
+        ident_of = {k: found_idents[k] for k in changed}
         near_limit: list[str] = []
         for idents in ident_of.values():
             for ident in idents:

@@ -285,7 +285,7 @@ def load_file(
     that normalize rows (None: one per CPU, up to 4, for files of 5k rows or more; 0:
     convert in this process). The result is the same either way.
     """
-    with Workers(auto_processes() if workers is None else workers) as pool:
+    with Workers(workers) as pool:
         return _load_file(store, load_mapping(mapping), Path(path), batch_size, progress, workers, pool)
 
 
@@ -340,7 +340,7 @@ def load_folder(
         check_file(p, sample_mapping(source))
     out = {}
     # one bulk bracket for the folder (the first file must not end it), one pool for its files
-    with store.bulk_load(), Workers(auto_processes() if workers is None else workers) as pool:
+    with store.bulk_load(), Workers(workers) as pool:
         for source, p in files.items():
             cb = (lambda done, total, _s=source: progress(_s, done, total)) if progress else None
             out[source] = _load_file(store, sample_mapping(source), p, batch_size, cb, workers, pool)

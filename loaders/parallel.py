@@ -88,10 +88,11 @@ def _batched(items: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
 
 
 class Workers:
-    """A pool of `processes` converting workers, started on first use; a context manager."""
+    """A pool of `processes` converting workers (None: `auto_processes()`), started on first
+    use; a context manager."""
 
-    def __init__(self, processes: int) -> None:
-        self.processes = max(1, processes)
+    def __init__(self, processes: int | None) -> None:
+        self.processes = max(1, auto_processes() if processes is None else processes)
         self._pool: Any = None
 
     def __enter__(self) -> Workers:
