@@ -38,7 +38,6 @@ Choices that keep the two backends indistinguishable to callers:
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -447,14 +446,14 @@ class Neo4jStore(GraphStore):
         return Record(
             source=props["source"],
             source_id=props["source_id"],
-            attrs=json.loads(props["attrs"]),
-            norm=json.loads(props["norm"]),
+            attrs=jsontext.loads(props["attrs"]),
+            norm=jsontext.loads(props["norm"]),
             identifiers=[IdentifierRef(kind, value, fld) for kind, value, fld in links],
             updated_at=props.get("updated_at"),
             loaded_at=props.get("loaded_at"),
             batch_id=props.get("batch_id"),
             content_hash=props["content_hash"],
-            history=json.loads(props.get("history") or "[]"),
+            history=jsontext.loads(props.get("history") or "[]"),
         )
 
     # -- lifecycle -------------------------------------------------------------------
@@ -507,7 +506,7 @@ class Neo4jStore(GraphStore):
                 continue
             else:
                 result.updated.append(key)
-                before = json.loads(old["body"])
+                before = jsontext.loads(old["body"])
                 histories[key] = [*before.get("history", ()), {"content_hash": old["content_hash"],
                                                                "loaded_at": before.get("loaded_at")}]
                 history = _dumps(histories[key])
@@ -547,7 +546,7 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _record(row: dict[str, Any]) -> Record:
-        body = json.loads(row["body"])
+        body = jsontext.loads(row["body"])
         return Record(
             source=row["source"],
             source_id=row["source_id"],
@@ -705,7 +704,7 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _edge(row: dict[str, Any]) -> MatchEdge:
-        items = [EvidenceItem.from_dict(d) for d in json.loads(row["evidence"])]
+        items = [EvidenceItem.from_dict(d) for d in jsontext.loads(row["evidence"])]
         return MatchEdge(row["a"], row["b"], row["score"], row["rule_version"], items, row["decision"], row["run_id"])
 
     def matches_for(self, record_keys: Iterable[str], decision: str | None = None) -> list[MatchEdge]:
@@ -747,7 +746,7 @@ class Neo4jStore(GraphStore):
 
     @staticmethod
     def _entity(row: dict[str, Any]) -> Entity:
-        return Entity(row["id"], row["kind"], json.loads(row["attrs"]), row["created_at"], row["updated_at"])
+        return Entity(row["id"], row["kind"], jsontext.loads(row["attrs"]), row["created_at"], row["updated_at"])
 
     def get_entities(self, ids: Iterable[str]) -> dict[str, Entity]:
         return {row["id"]: self._entity(row) for row in self._query_keys("entities_get", ids, param="ids")}
@@ -947,7 +946,7 @@ class Neo4jStore(GraphStore):
             rule_version=props.get("rule_version"),
             cause=props.get("cause"),
             actor=props.get("actor"),
-            details=json.loads(props.get("details") or "{}"),
+            details=jsontext.loads(props.get("details") or "{}"),
             seq=props["seq"],
         )
 
@@ -1063,7 +1062,7 @@ class Neo4jStore(GraphStore):
     def runs(self, kind: str | None = None, limit: int = 20) -> list[Run]:
         rows = self._query("runs_list", kind=kind or None, limit=limit)
         return [
-            Run(p["id"], p["kind"], p["started_at"], p.get("finished_at"), p.get("rule_version"), json.loads(p["stats"]))
+            Run(p["id"], p["kind"], p["started_at"], p.get("finished_at"), p.get("rule_version"), jsontext.loads(p["stats"]))
             for p in (row["run"] for row in rows)
         ]
 

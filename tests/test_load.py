@@ -203,6 +203,17 @@ def test_jsonl_unparsable_line_and_missing_id(store: GraphStore, tmp_path: Path)
     assert store.get_identifiers(["user_id:u1"])["user_id:u1"].degree == 2  # m1 and 4 (a number id)
 
 
+def test_jsonl_integers_beyond_64_bits_stay_exact(store: GraphStore, tmp_path: Path) -> None:
+    """Two 23-digit numeric user IDs one apart are two identifiers, not one float."""
+    ids = [12345678901234567890123, 12345678901234567890124]
+    lines = [json.dumps({"messageId": n, "userId": uid}) for n, uid in enumerate(ids, start=1)]
+    s = load_file(store, EVENTS, write(tmp_path / "events.jsonl", "\n".join(lines) + "\n"))
+    assert (s.inserted, s.quarantined) == (2, 0)
+    got = store.get_identifiers([f"user_id:{uid}" for uid in ids])
+    assert {k: i.degree for k, i in got.items()} == {f"user_id:{uid}": 1 for uid in ids}
+    assert store.get_record("events:2").attrs["userid"] == str(ids[1])
+
+
 # -- malformed files: one line, nothing stored --------------------------------------
 
 
