@@ -127,6 +127,7 @@ _dumps = jsontext.dumps
 _loads = jsontext.loads
 
 
+_REBUILD_CACHE_KIB = -4096  # the page cache (and so the sorter's run size) while indexes are rebuilt: 4 MiB
 _BULK_MARK = "bulk_load"  # meta row while a bulk load defers identifier upkeep: "pid@boot id"
 
 
@@ -182,8 +183,7 @@ class SqliteStore(GraphStore):
                 )
             mark = conn.execute("SELECT value FROM meta WHERE key = ?", (_BULK_MARK,)).fetchone()
             if mark and not _owner_alive(mark[0]):  # a bulk load died: finish what it deferred
-                with self._tx() as c:
-                    self._finish_bulk(c, [])
+                self._rebuild([])
         except sqlite3.DatabaseError as exc:
             raise StoreUnavailable(self.uri, f"not a usable SQLite database ({exc})") from None
 
@@ -360,8 +360,7 @@ class SqliteStore(GraphStore):
         finally:
             self._bulk_depth -= 1
             self._deferring = False
-            with self._tx() as c:
-                self._finish_bulk(c, [sql for _name, sql in deferred])
+            self._rebuild([sql for _name, sql in deferred])
 
     @staticmethod
     def _may_defer(c: sqlite3.Connection) -> bool:
@@ -372,6 +371,29 @@ class SqliteStore(GraphStore):
             return False
         mark = c.execute("SELECT value FROM meta WHERE key = ?", (_BULK_MARK,)).fetchone()
         return not (mark and _owner_alive(mark[0]))
+
+    def _rebuild(self, index_sql: list[str]) -> None:
+        """`_finish_bulk` in one transaction, with the connection set up for sorting.
+
+        CREATE INDEX sorts its keys. With temp_store=MEMORY, SQLite's sorter keeps every
+        key in one linked list, a malloc each, and merge-sorts it by chasing pointers;
+        with temporary files allowed it sorts runs of at most cache_size bytes in one
+        block each and merges them from files (SQLITE_TMPDIR, else /var/tmp or /tmp; at
+        1M records about 0.5 GB, deleted at the end). Runs of 4 MiB fit the CPU's
+        caches. Measured on the same 1M-record store: the rebuild 20.9 -> 9.9 s of CPU
+        (100k: 1.3 -> 0.8 s). The page cache is small meanwhile too, so finished index
+        pages go to the WAL as they fill. Both settings are restored afterwards.
+        """
+        conn = self._conn()
+        temp_store, cache_size = (conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("temp_store", "cache_size"))
+        conn.execute("PRAGMA temp_store=FILE")
+        conn.execute(f"PRAGMA cache_size={_REBUILD_CACHE_KIB}")
+        try:
+            with self._tx() as c:
+                self._finish_bulk(c, index_sql)
+        finally:
+            conn.execute(f"PRAGMA temp_store={int(temp_store)}")
+            conn.execute(f"PRAGMA cache_size={int(cache_size)}")
 
     @staticmethod
     def _finish_bulk(c: sqlite3.Connection, index_sql: list[str]) -> None:
