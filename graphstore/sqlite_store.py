@@ -61,6 +61,9 @@ _loads = jsontext.loads
 
 
 _REBUILD_CACHE_KIB = -4096  # the page cache (and so the sorter's run size) while indexes are rebuilt: 4 MiB
+# Kept during a bulk load: each write appends its rows at the end of this index (load_seq and
+# rowid both grow), which costs less than sorting it afterwards (1M: 0.46 s at the end).
+_KEPT_IN_BULK = "records_load_seq"
 _BULK_MARK = "bulk_load"  # meta row while a bulk load defers identifier upkeep: "pid@boot id"
 
 
@@ -279,7 +282,8 @@ class SqliteStore(GraphStore):
                 if self._may_defer(c):
                     deferred = c.execute(
                         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-                        " AND tbl_name IN ('records', 'has', 'identifiers')"
+                        " AND tbl_name IN ('records', 'has', 'identifiers') AND name NOT IN (?)",
+                        (_KEPT_IN_BULK,),
                     ).fetchall()
                     c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (_BULK_MARK, _owner()))
                     for name, _sql in deferred:
