@@ -264,12 +264,13 @@ class SqliteStore(GraphStore):
     def bulk_load(self) -> Iterator[None]:
         """Into an empty store, index and identifier upkeep waits for the end of the block.
 
-        The secondary indexes on records, has and identifiers are dropped and rebuilt once,
-        and identifier nodes with their degrees are computed once from `has`. Keeping
-        them row by row means random inserts into B-trees larger than the page cache, and
-        each 5,000-row commit copies those pages through the WAL again. Measured at 1M
-        records: 7,635 -> 11,958 records/s in a trial, main-process CPU 85 -> 63 s,
-        6.8 -> 3.6 GiB written; the rebuild at the end takes ~15 s, indexes included. A
+        The secondary indexes on records, has and identifiers (but records_load_seq, which
+        only grows at its end) are dropped and rebuilt once, and identifier nodes with their
+        degrees are computed once from `has`. Keeping them row by row means random inserts
+        into B-trees larger than the page cache, and each 5,000-row commit copies those
+        pages through the WAL again. Measured at 1M records: 7,635 -> 11,958 records/s in a
+        trial, main-process CPU 85 -> 63 s, 6.8 -> 3.6 GiB written; the rebuild at the end
+        takes ~7.5 s (see `_rebuild`; 16-17 s before it sorted with temporary files). A
         store that already holds records is left as it is, since its readers need the
         indexes. Until the block ends, readers see records without their identifiers. If
         the process dies inside it, the next open recreates the indexes (the schema is all
