@@ -30,6 +30,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,8 @@ def reason_kind(reason: str) -> str:
 
 class _Loader:
     def __init__(
-        self, store: GraphStore, mapping: SourceMapping, path: Path, batch_size: int, inline: bool = False
+        self, store: GraphStore, mapping: SourceMapping, path: Path, batch_size: int, inline: bool = False,
+        writer: _Writer | None = None,
     ) -> None:
         self.store = store
         self.mapping = mapping
@@ -122,7 +124,8 @@ class _Loader:
         self.written: Counter[str] = Counter()  # inserted / updated / unchanged, kept by the writer
         self.progress: Progress | None = None
         self.expected = 0
-        self.writer = _Writer(self._write_item, inline)
+        # a writer of its own, or the one a folder's files share (see load_folder)
+        self.writer = writer if writer is not None else _Writer(inline)
 
     def _write_item(self, item: tuple[list[EncodedRecord], list[QuarantineRow], int | None]) -> None:
         records, rejects, done = item
@@ -143,7 +146,7 @@ class _Loader:
         if self.writer.error is not None:
             raise self.writer.error
         if self.records or self.rejects or done is not None:
-            self.writer.put((self.records, self.rejects, done))
+            self.writer.put(partial(self._write_item, (self.records, self.rejects, done)))
             self.records, self.rejects = [], []
 
     def write(self, records: list[EncodedRecord], rejects: list[QuarantineRow]) -> None:
@@ -177,7 +180,11 @@ class _Loader:
                 line, raw, f"duplicate id: {sid!r} already read at line {first[1]} with different content"
             )
 
-    def run(self, progress: Progress | None, workers: int | None, pool: Workers) -> LoadSummary:
+    def run(self, progress: Progress | None, workers: int | None, pool: Workers, wait: bool = True) -> LoadSummary:
+        """Read, convert and hand every batch to the writer. `wait`: return once all is
+        written and the summary complete; otherwise return after the last batch is queued,
+        and the writer completes the summary and the run row after writing it (the caller
+        then waits for the writer before reading the summary)."""
         started = time.perf_counter()
         check = check_file(self.path, self.mapping)
         run = Run(
@@ -189,6 +196,8 @@ class _Loader:
         s = self.summary
         self.progress, self.expected = progress, check.lines
         n_workers = _auto_workers(check.lines) if workers is None else workers
+        if n_workers > 0 and not pool.started:
+            self.writer.finish()  # no fork while a shared writer's thread may hold a lock
         if n_workers > 0:
             stream = pool.convert(self.path, self.mapping, self.converter.invalid)
         else:
@@ -204,31 +213,37 @@ class _Loader:
                     self.flush(s.read)
                     pending = 0
             self.flush()
+            self.writer.put(partial(self._close, run, started, n_workers))
         finally:
-            self.writer.finish()
+            if wait:
+                self.writer.finish()
+        return s
+
+    def _close(self, run: Run, started: float, n_workers: int) -> None:
+        """After the file's last batch is written (on the writer): the summary and the run row."""
+        s = self.summary
         s.inserted += self.written["inserted"]
         s.updated += self.written["updated"]
         s.unchanged += self.written["unchanged"]
         s.invalid_values = Counter(self.converter.invalid)
         s.elapsed = time.perf_counter() - started
-        if progress:
-            progress(s.read, s.read)
+        if self.progress:
+            self.progress(s.read, s.read)
         run.finished_at = utcnow()
         run.stats = {**s.as_dict(), "status": "done", "workers": n_workers}
         self.store.save_run(run)
-        return s
 
 
 class _Writer:
-    """One thread that performs store writes in the order they were queued.
+    """One thread that performs store writes (calls queued as `put(fn)`) in the order they
+    were queued.
 
     Started on the first batch (after any worker processes were forked). After a failed
     write it performs no more writes; the error is raised in the loading thread at the
     next `put` or at `finish`, so a load stops where a crash would stop it.
     """
 
-    def __init__(self, write: Callable[[Any], None], inline: bool = False) -> None:
-        self._write = write
+    def __init__(self, inline: bool = False) -> None:
         self._inline = inline  # write on the caller's thread (a small file in one transaction)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED)
         self._thread: threading.Thread | None = None
@@ -238,13 +253,13 @@ class _Writer:
         while (item := self._queue.get()) is not None:
             if self.error is None:
                 try:
-                    self._write(item)
+                    item()
                 except BaseException as exc:  # re-raised in the loading thread
                     self.error = exc
 
-    def put(self, item: Any) -> None:
+    def put(self, item: Callable[[], None]) -> None:
         if self._inline:
-            self._write(item)
+            item()
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="loader-writer", daemon=True)
@@ -284,15 +299,19 @@ def load_file(
 
 def _load_file(
     store: GraphStore, mapping: SourceMapping, path: Path, batch_size: int, progress: Progress | None,
-    workers: int | None, pool: Workers,
+    workers: int | None, pool: Workers, writer: _Writer | None = None,
 ) -> LoadSummary:
+    """One file. With a shared `writer`, return once its last batch is queued (see load_folder)."""
     with store.bulk_load(), gc_paused():
         if workers in (None, 0) and _small(path):  # None: a small file gets no worker processes anyway
+            if writer is not None:  # the files before it are written first, as they would be without sharing
+                writer.finish()
             # repeatable: a store may run it again from the start after a transient error
             return store.in_one_transaction(
                 lambda: _Loader(store, mapping, path, batch_size, inline=True).run(progress, 0, pool)
             )
-        return _Loader(store, mapping, path, batch_size).run(progress, workers, pool)
+        return _Loader(store, mapping, path, batch_size, writer=writer).run(progress, workers, pool,
+                                                                           wait=writer is None)
 
 
 def _small(path: Path) -> bool:
@@ -332,9 +351,17 @@ def load_folder(
     for source, p in files.items():
         check_file(p, sample_mapping(source))
     out = {}
-    # one bulk bracket for the folder (the first file must not end it), one pool for its files
+    # One bulk bracket for the folder (the first file must not end it), one pool for its files,
+    # and one writer: the next file is read and converted while the last batches of the one
+    # before are written (waiting for them left the worker processes idle at each file's end:
+    # 0.4-0.7 s of a 100k-record load). Files have different sources, so no write of one
+    # depends on another's; each file's summary and run row are completed after its writes.
+    writer = _Writer()
     with store.bulk_load(), Workers(workers) as pool:
-        for source, p in files.items():
-            cb = (lambda done, total, _s=source: progress(_s, done, total)) if progress else None
-            out[source] = _load_file(store, sample_mapping(source), p, batch_size, cb, workers, pool)
+        try:
+            for source, p in files.items():
+                cb = (lambda done, total, _s=source: progress(_s, done, total)) if progress else None
+                out[source] = _load_file(store, sample_mapping(source), p, batch_size, cb, workers, pool, writer)
+        finally:
+            writer.finish()
     return out

@@ -101,6 +101,11 @@ class Workers:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def started(self) -> bool:
+        """Whether the worker processes exist (they are forked on first use)."""
+        return self._pool is not None
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.terminate()

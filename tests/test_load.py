@@ -143,6 +143,25 @@ def test_load_reports_progress_and_saves_a_run(store: GraphStore, tmp_path: Path
     assert runs[0].id == s.batch_id and runs[0].stats["status"] == "done" and runs[0].stats["inserted"] == 3
 
 
+def test_a_folder_shares_one_writer_and_completes_each_file(store: GraphStore, tmp_path: Path) -> None:
+    """A folder's files share one writer (the next file is converted while the one before is
+    written): each file still gets a complete summary, a finished run row and a last
+    progress report of all its rows, and every batch of every file is written."""
+    g = generate(tmp_path, records=5000, seed=3, noise=NOISY)  # files over 64 KiB: the writer thread, not inline
+    progress: dict[str, list[tuple[int, int]]] = {}
+    summaries = load_folder(store, tmp_path, batch_size=97, workers=0,
+                            progress=lambda source, done, total: progress.setdefault(source, []).append((done, total)))
+    assert set(summaries) == set(g.counts)
+    runs = {r.stats["source"]: r for r in store.runs(kind="load", limit=20)}
+    counts = store.source_counts()
+    for source, s in summaries.items():
+        assert s.read == g.counts[source] and s.balanced and s.inserted == counts[source] and s.elapsed > 0
+        assert progress[source][-1] == (s.read, s.read)
+        run = runs[source]
+        assert run.id == s.batch_id and run.finished_at and run.stats["status"] == "done"
+        assert (run.stats["inserted"], run.stats["quarantined"]) == (s.inserted, s.quarantined)
+
+
 # -- quarantine ----------------------------------------------------------------------
 
 
@@ -456,11 +475,13 @@ def _degrees_from_records(store: GraphStore) -> dict[str, int]:
 def test_bulk_load_into_an_empty_sqlite_store_defers_and_restores_indexes(tmp_path: Path) -> None:
     store = make_store("sqlite", tmp_path)
     before = _indexes(store)
-    deferred = {name for name, _ in before if name.startswith(("records_", "has_", "identifiers_"))}
-    assert {"records_full_name", "has_identifier", "identifiers_degree"} <= deferred
+    # records_load_seq stays: every write appends at its end
+    deferred = {name for name, _ in before if name.startswith(("records_", "has_", "identifiers_"))} - {"records_load_seq"}
+    assert {"records_full_name", "records_source_id", "has_identifier", "identifiers_degree"} <= deferred
     with store.bulk_load():
         with store.bulk_load():  # nested: the inner block neither drops nor restores
             assert {name for name, _ in _indexes(store)} & deferred == set()
+            assert "records_load_seq" in {name for name, _ in _indexes(store)}
         assert {name for name, _ in _indexes(store)} & deferred == set()
         load_file(store, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(GOOD)))
         dev = identifier_key("device_id", "dev-1")

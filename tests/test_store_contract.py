@@ -172,6 +172,18 @@ def test_iter_records_streams_all_in_key_order(store: GraphStore) -> None:
     assert store.source_counts() == {"billing": 1, "crm": 25}
 
 
+def test_a_source_is_its_own_records_even_when_its_name_begins_another(store: GraphStore) -> None:
+    """Sources named "a", "a-b" and "ab": '-' sorts before ':' and 'b' after it, so the
+    key order of their records differs from the order of the names."""
+    store.upsert_records([rec("a", "1"), rec("a", "2"), rec("a-b", "1"), rec("ab", "1"), rec("ab", "2"), rec("ab", "3")])
+    assert [r.key for r in store.iter_records(source="a", batch_size=1)] == ["a:1", "a:2"]
+    assert [r.key for r in store.iter_records(source="a-b")] == ["a-b:1"]
+    assert [r.key for r in store.iter_records(source="ab", batch_size=2)] == ["ab:1", "ab:2", "ab:3"]
+    assert list(store.iter_records(source="b")) == []
+    assert store.source_counts() == {"a": 2, "a-b": 1, "ab": 3}
+    assert list(store.source_counts()) == ["a", "a-b", "ab"]
+
+
 def test_matches_are_keyed_by_unordered_pair(store: GraphStore) -> None:
     ev = [EvidenceItem("email", 0.9, value="x@acme.com"), EvidenceItem("name", 0.2, left="Jon", right="John", similarity=0.93)]
     store.write_matches([MatchEdge("crm:2", "crm:1", 1.1, "rules-v1", ev, MATCH, "run1")])
