@@ -159,6 +159,11 @@ def _no_degree(text: str) -> str:
     return _edit(text, "ON MATCH SET i.degree = i.degree + row[2]\n", "")
 
 
+def _no_match_degree(text: str) -> str:
+    """Degrees set on new identifiers only (the most a load that defers degree upkeep could save)."""
+    return _edit(text, "ON MATCH SET i.degree = i.degree + row[2]\n", "")
+
+
 def _no_links(text: str) -> str:
     """Records without their HAS links (creates only; the statement keeps its shape)."""
     return re.sub(r"load_seq: seq\}\)\n  WITH r, row\n  UNWIND row\[6\] AS at\n  WITH r, nodes\[at\] AS i\n"
@@ -213,6 +218,7 @@ VARIANTS = [
     Variant("no_links", "no HAS links (creates)", text=_no_links),
     Variant("foreach_links", "links by FOREACH per record (no Eager over the chunk's link rows)", text=_foreach_links),
     Variant("no_degree", "no degree set/update on identifiers", text=_no_degree),
+    Variant("no_match_degree", "degree set on new identifiers only (no update of existing ones)", text=_no_match_degree),
     Variant("no_idx_source_id", "without index record_source_id", drop=("record_source_id",)),
     Variant("no_idx_full_name", "without index record_full_name", drop=("record_full_name",)),
     Variant("no_idx_load_seq", "without index record_load_seq", drop=("record_load_seq",)),
