@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -274,7 +273,7 @@ def run_variant(store: Neo4jStore, pid: int, v: Variant, batches: Batches, chunk
 @contextmanager
 def flight_recording(pid: int, path: Path | None) -> Iterator[None]:
     """Java Flight Recorder (profile settings) on the server while the block runs, if asked."""
-    jcmd = shutil.which("jcmd") or str(Path(os.environ.get("NEO4J_JAVA_HOME", "/usr/lib/jvm/default")) / "bin/jcmd")
+    jcmd = str(Path(os.readlink(f"/proc/{pid}/exe")).with_name("jcmd"))  # the server's own JDK
     if path is not None:
         subprocess.run([jcmd, str(pid), "JFR.start", "name=write_profile", "settings=profile",
                         f"filename={path}"], check=True, capture_output=True)
