@@ -93,3 +93,27 @@ def test_sample_data_is_generated_once_and_handed_out_as_a_private_copy(tmp_path
     assert second.truth.read_bytes() == fresh.truth.read_bytes()
     _, other_seed_hit = common.sample_data(tmp_path / "c", 200, seed=8)
     assert other_seed_hit is False
+
+
+@pytest.mark.neo4j
+def test_neo4j_write_profile_prints_server_cpu_per_variant(tmp_path: Path) -> None:
+    """The write-profile script runs end to end against the real server: each variant gets a
+    line of server CPU per record, split by thread, relative to the base statement."""
+    import os
+    import re
+    import subprocess
+
+    from conftest import make_store
+
+    make_store("neo4j", tmp_path).close()  # reachable (else skip locally, fail under CI)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.neo4j_write_profile", "--records", "1500", "--variants", "base,no_body",
+         "--repeat", "1"],
+        cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = {m[1]: (float(m[2]), m[3]) for m in re.finditer(r"^(\w+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+([\d.]+)x",
+                                                             done.stdout, re.M)}
+    assert set(table) == {"base", "no_body"}, done.stdout
+    assert table["base"][1] == "1.00" and all(cpu > 0 for cpu, _ in table.values()), done.stdout
