@@ -118,6 +118,12 @@ class _Rows(list):  # type: ignore[type-arg]
         return f"<{len(self)} rows>"
 
 
+def _params(params: dict[str, Any]) -> dict[str, Any]:
+    """Statement parameters with every list (or tuple) as `_Rows`: the one place all
+    statements' parameters pass through (`_run`, `_DeferringTx.defer`)."""
+    return {k: _Rows(v) if isinstance(v, (list, tuple)) and not isinstance(v, _Rows) else v for k, v in params.items()}
+
+
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -156,14 +162,14 @@ def _q(name: str) -> Any:
 
 def _run(tx: ManagedTransaction, name: str, /, **params: Any) -> list[dict[str, Any]]:
     """Run one named statement inside `tx` and return its rows as dicts."""
-    return tx.run(_q(name), params).data()
+    return tx.run(_q(name), _params(params)).data()
 
 
 def _run_chunked(tx: ManagedTransaction, name: str, param: str, items: Sequence[Any], /, **params: Any) -> list[dict[str, Any]]:
     """Run a statement over `items` (bound to `$param`) in chunks, all inside `tx`."""
     rows: list[dict[str, Any]] = []
     for chunk in _chunks(items, WRITE_CHUNK):
-        rows.extend(tx.run(_q(name), {**params, param: _Rows(chunk)}).data())
+        rows.extend(_run(tx, name, **{**params, param: chunk}))
     return rows
 
 
@@ -183,7 +189,7 @@ class _DeferringTx:
         self._pending: list[tuple[str, dict[str, Any]]] = []
 
     def defer(self, name: str, params: dict[str, Any]) -> None:
-        self._pending.append((name, params))
+        self._pending.append((name, _params(params)))
 
     def run(self, query: Any, parameters: dict[str, Any] | None = None) -> Any:
         if not self._pending:
@@ -358,20 +364,20 @@ class Neo4jStore(GraphStore):
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             rows: list[dict[str, Any]] = []
             for chunk in _chunks(keys, READ_CHUNK):
-                rows.extend(_run(tx, name, **{**params, param: _Rows(chunk)}))
+                rows.extend(_run(tx, name, **{**params, param: chunk}))
             return rows
 
         return self._read(work)
 
     def _update(self, name: str, /, **params: Any) -> None:
-        self._write(lambda tx: tx.run(_q(name), params).consume())
+        self._write(lambda tx: _run(tx, name, **params))
 
     def _write_blind(self, name: str, param: str, items: Sequence[Any], /, **params: Any) -> None:
         """A write whose result no caller reads: inside an `in_one_transaction` block (and one
         statement's size) it is deferred to ride with the next statement (`_DeferringTx`)."""
         tx = self._bound_tx()
         if isinstance(tx, _DeferringTx) and len(items) <= WRITE_CHUNK:
-            tx.defer(name, {**params, param: _Rows(items)})
+            tx.defer(name, {**params, param: items})
             return
         self._write(lambda tx: _run_chunked(tx, name, param, items, **params))
 
@@ -550,8 +556,8 @@ class Neo4jStore(GraphStore):
             updates: list[list[Any]] = []
             for new, row, idents in chunk:
                 (creates if new else updates).append([*row, [at[ik] for ik in idents]])
-            seq = _run(tx, "records_write", seq=seq, name=LOAD_SEQ, creates=_Rows(creates), updates=_Rows(updates),
-                       identifiers=_Rows([ik, kinds[ik], carried[ik]] for ik in identifiers))[0]["seq"]
+            seq = _run(tx, "records_write", seq=seq, name=LOAD_SEQ, creates=creates, updates=updates,
+                       identifiers=[[ik, kinds[ik], carried[ik]] for ik in identifiers])[0]["seq"]
         return result, histories
 
     @staticmethod
@@ -936,7 +942,7 @@ class Neo4jStore(GraphStore):
         def work(tx: ManagedTransaction) -> list[int]:
             # each chunk numbers its events from the counter, right after the chunk before it
             return [
-                int(_run(tx, "events_append", name=EVENT_SEQ, rows=_Rows(chunk))[0]["base"])
+                int(_run(tx, "events_append", name=EVENT_SEQ, rows=chunk)[0]["base"])
                 for chunk in _chunks(rows, WRITE_CHUNK)
             ]
 
@@ -1033,7 +1039,7 @@ class Neo4jStore(GraphStore):
 
         def work(tx: ManagedTransaction) -> None:
             for chunk in _chunks(params, WRITE_CHUNK):  # each chunk numbered right after the one before
-                _run(tx, "quarantine_add", name="quarantine_id", rows=_Rows(chunk))
+                _run(tx, "quarantine_add", name="quarantine_id", rows=chunk)
 
         self._write(work)
 
