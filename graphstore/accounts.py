@@ -83,19 +83,27 @@ class AccountPlanner:
         self.summary = summary
         self.events = events
         self.kinds = rules.account_kinds
+        self._prefixes = tuple(f"{k}:" for k in sorted(self.kinds))  # an identifier key is "kind:value"
         self._idents = _Known(store.identifiers_of_records, identifiers_of)
         self._accounts: _Known[str] | None = None  # person -> account, read once (run_region)
         self._old_entities: dict[str, Entity] = {}  # the previous accounts, as read by _assign
 
     # -- entry points ----------------------------------------------------------------
-    def run_full(self, views: Mapping[str, RecordView], persons: IdPlan, prev_acct: Mapping[str, str]) -> None:
-        degrees: Counter[str] = Counter(ik for v in views.values() for ik in v.idents if self._kind(ik))
-        guards = identifier_guards(degrees, self.rules)
-        carriers: dict[str, list[str]] = {}
-        for v in views.values():
-            for ik in v.idents:
-                if ik in degrees and ik not in guards:
-                    carriers.setdefault(ik, []).append(v.key)
+    def run_full(
+        self,
+        views: Mapping[str, RecordView],
+        persons: IdPlan,
+        prev_acct: Mapping[str, str],
+        all_carriers: Mapping[str, list[str]],
+        all_guards: Mapping[str, str],
+    ) -> None:
+        """`all_carriers`, `all_guards`: every identifier's records and guard verdicts, as the
+        full run derived them from the same `views` (`index_views`, `identifier_guards`): the
+        account-level ones are taken from there rather than counted again over every
+        record's identifiers (about 5 s of a 1M-record run)."""
+        is_mine = self._kind
+        guards = {ik: g for ik, g in all_guards.items() if is_mine(ik)}
+        carriers = {ik: rs for ik, rs in all_carriers.items() if is_mine(ik) and ik not in guards}
         checked = self._spread_checked(carriers)
         domains_of = {r: _domains(views[r].idents) for rs in checked.values() for r in rs}
         guards.update(spread_guards(checked, domains_of, self.rules))
@@ -185,7 +193,7 @@ class AccountPlanner:
 
     # -- stages ----------------------------------------------------------------------
     def _kind(self, ik: str) -> bool:
-        return ik.partition(":")[0] in self.kinds
+        return ik.startswith(self._prefixes)
 
     def _degree_may_have_flipped(self, ik: str, degree: int, carried_by_changed: int) -> bool:
         """A degree hub now that may not have been one before this run's changes (deny
@@ -207,6 +215,8 @@ class AccountPlanner:
         """Account clusters as sets of record keys (persons with no usable evidence left out)."""
         uf = UnionFind()
         owner: dict[str, str] = {}
+        usable: dict[str, bool] = {}  # identifier key -> account evidence that may group? (asked once per key)
+        is_mine = self._kind
         for pid in sorted(person_members):
             has_evidence = False
             for r in person_members[pid]:
@@ -214,10 +224,14 @@ class AccountPlanner:
                 if v is None:
                     continue
                 for ik in v.idents:
-                    if self._kind(ik) and ik not in guards:
+                    ok = usable.get(ik)
+                    if ok is None:
+                        ok = usable[ik] = is_mine(ik) and ik not in guards
+                    if ok:
                         has_evidence = True
                         first = owner.setdefault(ik, pid)
-                        uf.union(first, pid)
+                        if first != pid:
+                            uf.union(first, pid)
             if has_evidence:
                 uf.find(pid)
         return [{r for pid in group for r in person_members[pid]} for group in uf.groups()]

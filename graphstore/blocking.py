@@ -26,10 +26,20 @@ def pair(a: str, b: str) -> Pair:
 
 def block_keys(view: RecordView, rules: Rules) -> list[str]:
     """Every blocking key a record falls in (a part with several values gives several keys)."""
+    # Keys share parts (every default key starts with last_name, first_initial): each part's
+    # values are worked out once per record, and a key stops at its first empty part.
     keys: list[str] = []
+    known: dict[str, tuple[str, ...]] = {}
     for bk in rules.blocking.keys:
-        parts = [view.values(p) for p in bk.parts]
-        if all(parts):
+        parts = []
+        for p in bk.parts:
+            vals = known.get(p)
+            if vals is None:
+                vals = known[p] = view.values(p)
+            if not vals:
+                break
+            parts.append(vals)
+        else:
             keys.extend(f"{bk.name}|" + "|".join(combo) for combo in product(*parts))
     return keys
 

@@ -300,7 +300,9 @@ class _Run:
         t = self._stage("write_persons", t)
 
         self.progress("building accounts")
-        AccountPlanner(self.store, self.rules, self.summary, self.events).run_full(views, plan, prev_acct)
+        AccountPlanner(self.store, self.rules, self.summary, self.events).run_full(
+            views, plan, prev_acct, carriers, guards
+        )
         self._stage("accounts", t)
 
     # -- incremental ---------------------------------------------------------------------

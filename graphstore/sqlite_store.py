@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from . import jsontext
 from .model import (
     ACCOUNT,
@@ -316,16 +318,22 @@ class SqliteStore(GraphStore):
         return not (mark and _owner_alive(mark[0]))
 
     def _rebuild(self, index_sql: list[str]) -> None:
-        """`_finish_bulk` in one transaction, with the connection set up for sorting.
+        """`_finish_bulk` in one transaction, with the connection set up for sorting."""
+        with self._sorting() as c:
+            self._finish_bulk(c, index_sql)
 
-        CREATE INDEX sorts its keys. With temp_store=MEMORY, SQLite's sorter keeps every
-        key in one linked list, a malloc each, and merge-sorts it by chasing pointers;
-        with temporary files allowed it sorts runs of at most cache_size bytes in one
-        block each and merges them from files (SQLITE_TMPDIR, else /var/tmp or /tmp; at
-        1M records about 0.5 GB, deleted at the end). Runs of 4 MiB fit the CPU's
-        caches. Measured on the same 1M-record store: the rebuild 20.9 -> 9.9 s of CPU
-        (100k: 1.3 -> 0.8 s). The page cache is small meanwhile too, so finished index
-        pages go to the WAL as they fill. Both settings are restored afterwards.
+    @contextmanager
+    def _sorting(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that builds indexes (CREATE INDEX sorts its keys).
+
+        With temp_store=MEMORY, SQLite's sorter keeps every key in one linked list, a
+        malloc each, and merge-sorts it by chasing pointers; with temporary files allowed
+        it sorts runs of at most cache_size bytes in one block each and merges them from
+        files (SQLITE_TMPDIR, else /var/tmp or /tmp; at 1M records about 0.5 GB, deleted at
+        the end). Runs of 4 MiB fit the CPU's caches. Measured on the same 1M-record store:
+        the end-of-bulk-load rebuild 20.9 -> 9.9 s of CPU (100k: 1.3 -> 0.8 s). The page
+        cache is small meanwhile too, so finished index pages go to the WAL as they fill.
+        Both settings are restored afterwards.
         """
         conn = self._conn()
         temp_store, cache_size = (conn.execute(f"PRAGMA {name}").fetchone()[0] for name in ("temp_store", "cache_size"))
@@ -333,7 +341,7 @@ class SqliteStore(GraphStore):
         conn.execute(f"PRAGMA cache_size={_REBUILD_CACHE_KIB}")
         try:
             with self._tx() as c:
-                self._finish_bulk(c, index_sql)
+                yield c
         finally:
             conn.execute(f"PRAGMA temp_store={int(temp_store)}")
             conn.execute(f"PRAGMA cache_size={int(cache_size)}")
@@ -452,19 +460,20 @@ class SqliteStore(GraphStore):
             after, op = rows[-1][0], ">"
 
     def iter_match_inputs(self, batch_size: int = 5000) -> Iterator[tuple[str, Mapping[str, Any], list[str]]]:
+        # Each record's identifier keys come as one JSON array (a seek into `has`'s primary
+        # key per record), not as a row per link: a full run reads ~4M links at 1M records,
+        # and a Python tuple per link cost more than the SQL.
         after = ""
         while True:
-            rows = self._query("SELECT key, norm FROM records WHERE key > ? ORDER BY key LIMIT ?", (after, batch_size))
+            rows = self._query(
+                "SELECT key, norm, (SELECT json_group_array(identifier_key) FROM has WHERE record_key = records.key)"
+                " FROM records WHERE key > ? ORDER BY key LIMIT ?",
+                (after, batch_size),
+            )
             if not rows:
                 return
-            idents: dict[str, list[str]] = defaultdict(list)
-            for rk, ik in self._query(  # the primary key of `has` covers this range read
-                "SELECT record_key, identifier_key FROM has WHERE record_key >= ? AND record_key <= ?",
-                (rows[0][0], rows[-1][0]),
-            ):
-                idents[rk].append(ik)
-            for key, norm in rows:
-                yield key, _loads(norm), idents.get(key, [])
+            for key, norm, idents in rows:  # an array of TEXT keys: orjson reads it exactly
+                yield key, _loads(norm), orjson.loads(idents)
             after = rows[-1][0]
 
     def source_counts(self) -> dict[str, int]:
@@ -547,7 +556,7 @@ class SqliteStore(GraphStore):
     def replace_all_blocks(self, members: Mapping[str, Iterable[str]], record_keys: Iterable[str]) -> None:
         # One transaction: rows go in primary-key order with the record index dropped and
         # rebuilt after. Row by row into both B-trees took 30 s for 2M rows; this takes 4 s.
-        with self._tx() as c:
+        with self._sorting() as c:
             c.execute("DELETE FROM blocks")
             c.execute("DROP INDEX IF EXISTS blocks_record")
             c.executemany(
@@ -574,7 +583,7 @@ class SqliteStore(GraphStore):
     def replace_all_matches(self, edges: Sequence[MatchEdge], record_keys: Iterable[str]) -> None:
         # Bulk load, as for blocks: the `b` index is rebuilt after the rows are in (1M edges:
         # 14 s row by row into both indexes, 5 s this way). Edges are inserted in key order.
-        with self._tx() as c:
+        with self._sorting() as c:
             c.execute("DELETE FROM matched")
             c.execute("DROP INDEX IF EXISTS matched_b")
             c.executemany(
@@ -767,14 +776,22 @@ class SqliteStore(GraphStore):
 
     # -- history, overrides, quarantine, runs --------------------------------------
     def append_events(self, events: Sequence[EntityEvent]) -> list[EntityEvent]:
+        # One executemany, not an execute per event (a 1M-record full run appends ~450k
+        # events). Inside this write transaction nothing else inserts, and AUTOINCREMENT gives
+        # each row the largest seq so far + 1, so the batch's seqs are the run ending at the
+        # connection's last insert rowid.
+        if not events:
+            return []
         with self._tx() as c:
-            for e in events:
-                cur = c.execute(
-                    "INSERT INTO events(entity_id, type, at, run_id, rule_version, cause, actor, details)"
-                    " VALUES (?,?,?,?,?,?,?,?)",
-                    (e.entity_id, e.type, e.at, e.run_id, e.rule_version, e.cause, e.actor, _dumps(e.details)),
-                )
-                e.seq = cur.lastrowid
+            c.executemany(
+                "INSERT INTO events(entity_id, type, at, run_id, rule_version, cause, actor, details)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                [(e.entity_id, e.type, e.at, e.run_id, e.rule_version, e.cause, e.actor, _dumps(e.details))
+                 for e in events],
+            )
+            last = c.execute("SELECT last_insert_rowid()").fetchone()[0]
+        for seq, e in enumerate(events, last - len(events) + 1):
+            e.seq = seq
         return list(events)
 
     def events(
