@@ -335,19 +335,21 @@ class AccountPlanner:
         wanted: dict[str, Counter[str]] = {}
         unknown_records: set[str] = set()
         asks: dict[str, list[str]] = {}
+        parent_attribute, parent_prefix, domain_parents = acc.parent_attribute, f"{acc.parent_kind}:", acc.domain_parents
         for aid, recs in plan.clusters.items():
             targets: list[str] = []
             for r in recs:
                 v = views.get(r)
                 if v is None:
                     continue
-                ppe = v.fields.get(acc.parent_attribute)
+                ppe = v.fields.get(parent_attribute)
                 if ppe:
-                    targets.append(f"{acc.parent_kind}:{ppe}")
-                for ik in v.idents:
-                    kind, _, value = ik.partition(":")
-                    if kind == "domain" and value in acc.domain_parents:
-                        targets.append(f"domain:{acc.domain_parents[value]}")
+                    targets.append(parent_prefix + ppe)
+                if domain_parents:  # none configured by default: no need to look at every identifier
+                    for ik in v.idents:
+                        kind, _, value = ik.partition(":")
+                        if kind == "domain" and value in domain_parents:
+                            targets.append(f"domain:{domain_parents[value]}")
             if targets:
                 asks[aid] = targets
         resolved: dict[str, list[str]] = {}

@@ -9,7 +9,8 @@ bumping the version still yields a new version string.
 from __future__ import annotations
 
 import fnmatch
-from functools import cached_property
+import re
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,13 @@ from .config import load_versioned
 
 PERSON_LEVEL = "person"
 ACCOUNT_LEVEL = "account"
+
+
+@lru_cache(maxsize=64)
+def _denied(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A kind's deny patterns as one regex (fnmatch's own translation of each): a full run
+    asks about every identifier, and ten fnmatch calls per email cost ~2 s at 1M records."""
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
 
 
 class RulesError(ValueError):
@@ -40,6 +48,7 @@ class EvidenceRule(_Strict):
     # corporate domains is an intermediary (a reseller or payment processor paying for
     # many companies), not one company's evidence; it is kept but never groups accounts.
     max_domains: int | None = Field(default=None, ge=1)
+
 
 
 class Comparison(_Strict):
@@ -121,9 +130,10 @@ class Rules(_Strict):
         rule = self.evidence.get(kind)
         if rule is None:
             return f"kind {kind!r} is not evidence under rules {self.rule_version}"
-        for pattern in rule.deny:
-            if fnmatch.fnmatchcase(value, pattern):
-                return f"hub: value matches deny pattern {pattern!r}"
+        denied = _denied(rule.deny)
+        if denied is not None and denied.match(value):
+            pattern = next(p for p in rule.deny if fnmatch.fnmatchcase(value, p))  # the first, as named in the rules
+            return f"hub: value matches deny pattern {pattern!r}"
         if rule.max_degree is not None and degree > rule.max_degree:
             return f"hub: shared by {degree} records (more than {rule.max_degree})"
         return None

@@ -6,6 +6,8 @@ on both stores through the `store` fixture.
 
 from __future__ import annotations
 
+import fnmatch
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -272,6 +274,31 @@ def test_accounts_and_hierarchy(store: GraphStore) -> None:
     assert store.persons_of([acct[ann]])[acct[ann]] == sorted([ann, bob])
 
 
+def test_configured_domain_parent_makes_a_child_account(store: GraphStore) -> None:
+    """accounts.domain_parents: the account holding the child domain hangs under the one
+    holding the parent domain, in a full run and in an incremental one alike."""
+    rules = load_rules()
+    rules = rules.model_copy(update={"accounts": rules.accounts.model_copy(
+        update={"domain_parents": {"acme-labs.io": "acme.com"}})})
+    store.upsert_records([
+        person("crm", "1", "ann lee", ("email", "ann@acme.com"), ("domain", "acme.com")),
+        person("crm", "2", "bob ray", ("email", "bob@acme-labs.io"), ("domain", "acme-labs.io")),
+        person("crm", "3", "cy twu", ("email", "cy@zeta.org"), ("domain", "zeta.org")),
+    ])
+    r = Resolver(store, rules)
+    r.resolve(full=True)
+    person_of = store.all_memberships()
+    acct = store.accounts_of(set(person_of.values()))
+    ann, bob, cy = (acct[person_of[k]] for k in ("crm:1", "crm:2", "crm:3"))
+    assert len({ann, bob, cy}) == 3
+    assert store.parents_of([bob, cy, ann]) == {bob: ann}
+    store.upsert_records([person("crm", "4", "di fox", ("email", "di@acme-labs.io"), ("domain", "acme-labs.io"))])
+    r.resolve()
+    di = store.accounts_of([store.entity_of_records(["crm:4"])["crm:4"]])
+    assert list(di.values()) == [bob]
+    assert store.parents_of([bob]) == {bob: ann}
+
+
 def test_reseller_payment_entity_does_not_fuse_accounts(store: GraphStore) -> None:
     limit = load_rules().evidence["payment_entity"].max_degree
     assert limit is not None
@@ -354,3 +381,19 @@ def test_evidence_item_dict_has_every_set_field_and_round_trips(
     d = item.to_dict()
     assert d == {f: getattr(item, f) for f in EvidenceItem.__slots__ if getattr(item, f) is not None}
     assert EvidenceItem.from_dict(d) == item
+
+
+_GLOB = st.text(alphabet="ab@.*?[]!-", max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_GLOB, min_size=1, max_size=4), st.text(alphabet="ab@.-[]!*?", max_size=8))
+def test_deny_patterns_name_the_first_pattern_fnmatch_matches(patterns: list[str], value: str) -> None:
+    """The guard matches all deny patterns with one regex; its verdict and the pattern it
+    names must be fnmatch's, pattern by pattern in the order the rules list them."""
+    rules = load_rules().model_copy(update={"evidence": {
+        "email": load_rules().evidence["email"].model_copy(update={"deny": tuple(patterns), "max_degree": None}),
+    }})
+    first = next((p for p in patterns if fnmatch.fnmatchcase(value, p)), None)
+    expected = None if first is None else f"hub: value matches deny pattern {first!r}"
+    assert rules.guard("email", value, 1) == expected
