@@ -31,7 +31,7 @@ from .readers import RawRow
 
 # (source_id, attrs as JSON text, norm as JSON text, identifiers, updated_at, content hash)
 Compact = tuple[str, str, str, list[tuple[str, str, str]], str | None, str]
-Converted = tuple[int, str, "Compact | str"]  # line, raw text, compact record or quarantine reason
+Converted = tuple[int, "str | None", "Compact | str"]  # line, raw text (None: not sent, see parallel), compact record or quarantine reason
 
 
 class RowError(ValueError):
