@@ -420,9 +420,22 @@ def _fixed_width(fmt: str) -> re.Pattern[str] | None:
     return re.compile("".join(out), re.ASCII) if seen else None
 
 
+# ISO-8601 text whose UTC form is its own first 19 characters: an extended-format date and
+# time to the second, a fraction of at most 6 digits (read exactly, never rounded) and a
+# zero offset or none (naive is UTC). ASCII digits only: fromisoformat reads no others.
+_ISO_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-]00(?::?00)?)?")
+_FIELD_DEFAULTS = (("year", "1900"), ("month", "01"), ("day", "01"), ("hour", "00"), ("minute", "00"), ("second", "00"))
+
+
 def timestamp(raw: str, fmt: str | None = None) -> str:
     """ISO-8601 UTC (seconds) from ISO-8601 text, epoch seconds/milliseconds, or the
-    strptime `fmt` a mapping gives. Naive times are taken as UTC."""
+    strptime `fmt` a mapping gives. Naive times are taken as UTC.
+
+    Two common forms skip the aware datetime's conversion and `isoformat` (~1 us of a
+    ~1.8 us call; 4.8 us for a fixed-width format): text `_ISO_UTC` matches, and text a
+    fixed-width format matches, is written from its own digits once the datetime
+    constructor (or fromisoformat) has accepted them, as the general path would. A
+    property test holds both equal to the general path."""
     text = clean(raw)
     if not text:
         raise NormalizationError("empty timestamp")
@@ -431,18 +444,26 @@ def timestamp(raw: str, fmt: str | None = None) -> str:
             fixed = _fixed_width(fmt)
             m = fixed.fullmatch(text) if fixed else None
             if m:
-                parts = {k: int(v) for k, v in m.groupdict().items()}
-                dt = datetime(parts.pop("year", 1900), parts.pop("month", 1), parts.pop("day", 1), **parts)
-            else:
-                dt = datetime.strptime(text, fmt)
+                found = m.groupdict()
+                y, mo, d, h, mi, s = (found.get(k) or default for k, default in _FIELD_DEFAULTS)
+                datetime(int(y), int(mo), int(d), int(h), int(mi), int(s))  # raises where strptime does
+                return f"{y}-{mo}-{d}T{h}:{mi}:{s}+00:00"
+            dt = datetime.strptime(text, fmt)
         elif (text[:1].isdigit() and text.isdigit() and 9 <= len(text) <= 13) or _EPOCH.fullmatch(text):
             value = float(text)
             dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=timezone.utc)
         else:
             dt = datetime.fromisoformat(text)
+            if _ISO_UTC.fullmatch(text):
+                return text[:19] + "+00:00"
     except (ValueError, OverflowError, OSError):
         expected = f"format {fmt!r}" if fmt else "ISO-8601 or epoch seconds"
         raise NormalizationError(f"bad timestamp {text!r}, expected {expected}") from None
+    return _utc_seconds(dt)
+
+
+def _utc_seconds(dt: datetime) -> str:
+    """The general path: naive is UTC; converted to UTC, to the second."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc).isoformat(timespec="seconds")

@@ -304,6 +304,57 @@ def test_fixed_width_fast_path_covers_the_shipped_format_only() -> None:
         assert N._fixed_width(fmt) is None
 
 
+# -- ISO-8601 timestamps already in UTC ----------------------------------------------------
+
+_DIGITS = st.text(alphabet="0123456789", min_size=2, max_size=2)
+
+
+@st.composite
+def _iso_texts(draw: st.DrawFn) -> str:
+    """Text close to what `_ISO_UTC` takes: any digits (month 13, day 31 of February, hour
+    24...), fractions of 0-8 digits, "." or ",", zero and non-zero offsets in every
+    spelling, other separators and non-ASCII digits now and then."""
+    year = draw(st.sampled_from(["2024", "1999", "0001", "9999", "0000", "2O24", "202"]))
+    date = f"{year}-{draw(_DIGITS)}-{draw(_DIGITS)}"
+    time = f"{draw(_DIGITS)}:{draw(_DIGITS)}:{draw(_DIGITS)}"
+    sep = draw(st.sampled_from(["T", "T", " ", "t"]))
+    frac = draw(st.one_of(st.just(""), st.builds(lambda mark, digits: mark + digits, st.sampled_from([".", ","]),
+                                                 st.text(alphabet="0123456789", min_size=0, max_size=8))))
+    offset = draw(st.sampled_from(["", "Z", "z", "+00:00", "-00:00", "+0000", "-0000", "+00", "+01:00", "-05:30",
+                                   "+14:00", "+00:01", "+23:59", "+24:00"]))
+    text = date + sep + time + frac + offset
+    return draw(st.sampled_from([text, " " + text + " ", text.replace("1", "١"), text[:-1], text + "0"]))
+
+
+def _by_fromisoformat(text: str) -> str:
+    """What `timestamp` gave before its fast path: fromisoformat, naive as UTC, to UTC."""
+    try:
+        dt = datetime.fromisoformat(N.clean(text))
+    except ValueError:
+        return "error"
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_iso_texts())
+def test_iso_utc_fast_path_equals_fromisoformat(text: str) -> None:
+    try:
+        got = N.timestamp(text)
+    except N.NormalizationError:
+        got = "error"
+    assert got == _by_fromisoformat(text)
+
+
+def test_iso_utc_fast_path_takes_the_sample_forms() -> None:
+    for text in ("2021-05-22T12:02:09.000+0000", "2021-05-22T14:12:50Z", "2023-07-23T20:28:44.124Z"):
+        assert N._ISO_UTC.fullmatch(text)
+        assert N.timestamp(text) == _by_fromisoformat(text) == text[:19] + "+00:00"
+    assert not N._ISO_UTC.fullmatch("2024-03-01T12:22:00+02:00")  # converted to UTC by the general path
+    assert N.timestamp("2024-03-01T12:22:00+02:00") == "2024-03-01T10:22:00+00:00"
+
+
 # -- the phone fast paths (international and national) ---------------------------------
 
 _COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
