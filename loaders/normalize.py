@@ -500,10 +500,12 @@ def timestamp(raw: str, fmt: str | None = None) -> str:
             dt = datetime.fromisoformat(text)
             if _ISO_UTC.fullmatch(text):
                 return text[:19] + "+00:00"
+        # inside the try: a time whose UTC form is outside years 1-9999 ("0001-01-01T00:00+01:00")
+        # is a bad value to quarantine, not an OverflowError that stops the load
+        return _utc_seconds(dt)
     except (ValueError, OverflowError, OSError):
         expected = f"format {fmt!r}" if fmt else "ISO-8601 or epoch seconds"
         raise NormalizationError(f"bad timestamp {text!r}, expected {expected}") from None
-    return _utc_seconds(dt)
 
 
 def _utc_seconds(dt: datetime) -> str:

@@ -244,7 +244,11 @@ def test_timestamp(raw: str, fmt: str | None, expected: str) -> None:
     assert N.timestamp(raw, fmt) == expected
 
 
-@pytest.mark.parametrize(("raw", "fmt"), [("last tuesday", None), ("2024-13-45", None), ("2024-12-31", "%d/%m/%Y")])
+@pytest.mark.parametrize(
+    ("raw", "fmt"),
+    [("last tuesday", None), ("2024-13-45", None), ("2024-12-31", "%d/%m/%Y"),
+     ("0001-01-01T00:00:00+01:00", None), ("9999-12-31T23:59:00-01:00", None)],  # UTC form out of range
+)
 def test_timestamp_rejects(raw: str, fmt: str | None) -> None:
     with pytest.raises(N.NormalizationError, match="bad timestamp"):
         N.timestamp(raw, fmt)
@@ -331,11 +335,11 @@ def _by_fromisoformat(text: str) -> str:
     """What `timestamp` gave before its fast path: fromisoformat, naive as UTC, to UTC."""
     try:
         dt = datetime.fromisoformat(N.clean(text))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+    except (ValueError, OverflowError):  # OverflowError: the UTC form is before year 1 or after 9999
         return "error"
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 @settings(max_examples=3000, deadline=None)
