@@ -225,10 +225,12 @@ _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)  # bundled
 _URL_PREFIX = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
+@lru_cache(maxsize=1 << 17)
 def registrable_domain(raw: str) -> str:
     """The registrable domain (public-suffix aware) of a website, URL, host or email:
     "https://www.shop.acme.co.uk/about" -> "acme.co.uk". Raises for IPs, bare public
-    suffixes and values that are not host names."""
+    suffixes and values that are not host names. Cached: a company's website and its
+    people's mail domains repeat (the 100k sample: 140k calls, 27k distinct values)."""
     text = raw.strip().lower()
     if "@" in text and "/" not in text:
         text = text.rpartition("@")[2]
