@@ -87,10 +87,12 @@ def compact_record(source: str, compact: Compact, batch_id: str | None, loaded_a
     return EncodedRecord(record_key(source, sid), source, sid, attrs, norm, idents, updated_at, h, loaded_at, batch_id)
 
 
-def convert_rows(converter: Converter, rows: Iterable[RawRow]) -> Iterator[Converted]:
+def convert_rows(converter: Converter, rows: Iterable[RawRow], as_bytes: bool = False) -> Iterator[Converted]:
     """Each row's outcome: its compact record, or why it is quarantined (a read error or
-    a `RowError`). The one conversion loop of a load, in this process or a worker."""
-    convert = converter.convert_compact
+    a `RowError`). The one conversion loop of a load, in this process or a worker.
+    `as_bytes`: attrs and norm as UTF-8 JSON bytes (`Converter.convert_bytes`), as a
+    worker sends them."""
+    convert = converter.convert_bytes if as_bytes else converter.convert_compact
     for row in rows:
         if row.values is None:
             yield row.line, row.raw, row.error or "unparsable line"
@@ -123,6 +125,12 @@ class Converter:
     def convert_compact(self, values: dict[str, Any]) -> Compact:
         """The record as plain values (cheap to send between processes): (source_id, attrs
         and norm as JSON text, identifiers as (kind, value, field), updated_at, content hash)."""
+        sid, attrs, norm, idents, updated_at, h = self.convert_bytes(values)
+        return sid, attrs.decode(), norm.decode(), idents, updated_at, h
+
+    def convert_bytes(self, values: dict[str, Any]) -> tuple[str, bytes, bytes, list[tuple[str, str, str]], str | None, str]:
+        """`convert_compact` with attrs and norm as the UTF-8 bytes of their JSON text: a
+        worker sends them as they are and the loading process decodes them (see parallel)."""
         raw_id = values.get(self.id_column)
         sid = N.clean(_text(raw_id)) if raw_id is not None else ""
         if not sid:
@@ -186,7 +194,7 @@ class Converter:
         idents = list(identifiers)
         attrs_text, norm_text = dumpb(attrs), dumpb(norm)
         h = encoded_content_hash(self.source, sid, attrs_text, norm_text, idents, updated_at)
-        return sid, attrs_text.decode(), norm_text.decode(), idents, updated_at, h
+        return sid, attrs_text, norm_text, idents, updated_at, h
 
     def _identifier(self, spec: IdentifierSpec, item: str, region: str | None, out: dict[tuple[str, str, str], None]) -> int:
         """Add the identifier(s) one value yields; returns how many (0: junk or malformed)."""

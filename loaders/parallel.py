@@ -38,8 +38,8 @@ _IN_FLIGHT = 4  # tasks out per worker: enough to keep it busy, little to hold
 
 Part = Block | list[RawRow]
 # The converted rows and the invalid-value counts as JSON; every record's attrs and norm JSON
-# text joined by NULs; the block read (None for a chunk of rows)
-Result = tuple[bytes, str, Block | None]
+# text (UTF-8) joined by NULs; the block read (None for a chunk of rows)
+Result = tuple[bytes, bytes, Block | None]
 
 # -- in the worker ------------------------------------------------------------------------
 
@@ -60,9 +60,11 @@ def _convert_part(mapping: bytes, path: str, part: Part) -> Result:
       reads it again from the file (`Conversion.raw`). Sending it for every row made
       about a third of the bytes;
     - the records' attrs and norm JSON text, not inside the JSON of the rows (where each
-      quote is escaped, and decoding them again cost the loading process ~1.4 s per 100k
-      rows) but joined by NULs, which JSON text never holds raw: the loading process
-      splits them apart in one C call.
+      quote would be escaped and unescaped again) but as the UTF-8 bytes the converter
+      wrote, joined by NULs, which JSON text never holds raw: the loading process splits
+      them apart in one C call and decodes each (bytes rather than text: a str of all
+      rows' text costs an encode and a decode of the whole, and splitting it copies
+      every piece at its widest character's width).
     The rows go as JSON text (every value in them is a string, a list of strings or an
     int): orjson writes it in a fifth of the time pickle takes for the same rows. Pickle
     remains for what orjson refuses (a lone surrogate from a JSON escape).
@@ -73,9 +75,9 @@ def _convert_part(mapping: bytes, path: str, part: Part) -> Result:
     conv.invalid.clear()
     rows = read_block(path, conv.mapping, part) if isinstance(part, Block) else part
     head: list[tuple[Any, ...]] = []
-    texts: list[str] = []
+    texts: list[bytes] = []
     add, add_text = head.append, texts.append
-    for line, raw, result in convert_rows(conv, rows):
+    for line, raw, result in convert_rows(conv, rows, as_bytes=True):
         if type(result) is str:
             add((line, raw, result))
         else:
@@ -88,18 +90,18 @@ def _convert_part(mapping: bytes, path: str, part: Part) -> Result:
         data = orjson.dumps(payload)
     except orjson.JSONEncodeError:
         data = pickle.dumps(payload, pickle.HIGHEST_PROTOCOL)
-    return data, "\x00".join(texts), part if isinstance(part, Block) else None
+    return data, b"\x00".join(texts), part if isinstance(part, Block) else None
 
 
 def _payload(data: bytes) -> Any:
     return pickle.loads(data) if data[:1] == b"\x80" else orjson.loads(data)
 
 
-def _rows(head: list[Any], texts: str, first: int, part: list[RawRow] | None) -> Iterator[Converted]:
+def _rows(head: list[Any], texts: bytes, first: int, part: list[RawRow] | None) -> Iterator[Converted]:
     """A task's rows as (line, raw text, compact record or quarantine reason), lines counted
     from `first`. A record's raw text is None when read from a block (see `Conversion.raw`);
     for a chunk of rows this process read, it is the row's own."""
-    parts = texts.split("\x00")
+    parts = texts.split(b"\x00")
     i = 0
     for j, row in enumerate(head):
         if len(row) == 3:
@@ -107,7 +109,7 @@ def _rows(head: list[Any], texts: str, first: int, part: list[RawRow] | None) ->
         else:
             line, sid, idents, updated_at, h = row
             yield (line + first, None if part is None else part[j].raw,
-                   (sid, parts[i], parts[i + 1], idents, updated_at, h))
+                   (sid, parts[i].decode(), parts[i + 1].decode(), idents, updated_at, h))
             i += 2
 
 
