@@ -405,11 +405,14 @@ def _phone(text: str, region: str | None) -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
-        number = _parsed_fast(text, region) or phonenumbers.parse(text, region.upper() if region else None)
+        fast = _parsed_fast(text, region)
+        number = fast or phonenumbers.parse(text, region.upper() if region else None)
     except phonenumbers.NumberParseException as exc:
         raise NormalizationError(f"unparsable phone {text!r}: {exc._msg}") from None
     if not phonenumbers.is_possible_number(number):
         raise NormalizationError(f"impossible phone number {text!r}")
+    if fast is not None:  # no leading zero, a national number > 0: format_number's E.164 is just this
+        return f"+{fast.country_code}{fast.national_number}"
     return phonenumbers.format_number(number, _E164)
 
 
