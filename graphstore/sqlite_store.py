@@ -222,12 +222,24 @@ class SqliteStore(GraphStore):
                     chunk,
                 ):
                     existing[key] = (h, loaded_at, history)
-            inserts, updates, link_rows, unlink_keys = [], [], [], []
+            # the write's number, taken now and kept (the meta row written) only if the write
+            # changes something: rows are built with it in one pass
+            seq = self._current_load_seq(c) + 1
+            inserts: list[tuple[Any, ...]] = []
+            updates: list[tuple[Any, ...]] = []
+            has_rows: list[tuple[str, str, str]] = []
+            ident_rows: dict[tuple[str, str], tuple[str, str, str]] = {}  # (record, identifier) -> node row
+            unlink_keys: list[str] = []
+            with_identifiers = not self._deferring
+            add_has = has_rows.append
             for key, rec in batch.items():
                 old = existing.get(key)
                 if old is None:
                     result.inserted.append(key)
-                    inserts.append(self._record_row(rec, rec.history, now))
+                    inserts.append((
+                        key, rec.source, rec.source_id, rec.attrs, rec.norm, rec.updated_at, rec.loaded_at or now,
+                        rec.batch_id, rec.content_hash, rec.history, seq,
+                    ))
                 elif old[0] == rec.content_hash:
                     result.unchanged.append(key)
                     continue
@@ -236,15 +248,20 @@ class SqliteStore(GraphStore):
                     history = _loads(old[2])
                     history.append({"content_hash": old[0], "loaded_at": old[1]})
                     histories[key] = history
-                    updates.append(self._record_row(rec, _dumps(history), now))
+                    updates.append((
+                        key, rec.source, rec.source_id, rec.attrs, rec.norm, rec.updated_at, rec.loaded_at or now,
+                        rec.batch_id, rec.content_hash, _dumps(history), seq,
+                    ))
                     unlink_keys.append(key)
-                link_rows.extend((key, identifier_key(kind, value), kind, value, fld) for kind, value, fld in rec.identifiers)
+                for kind, value, fld in rec.identifiers:
+                    ident = identifier_key(kind, value)
+                    add_has((key, ident, fld))
+                    if with_identifiers:
+                        ident_rows[(key, ident)] = (ident, kind, value)
             if inserts or updates:  # number the write only when it changes something
-                seq = self._next_load_seq(c)
-                inserts = [(*row, seq) for row in inserts]
-                updates = [(*row, seq) for row in updates]
+                self._set_load_seq(c, seq)
             if unlink_keys:
-                self._unlink(c, unlink_keys, with_identifiers=not self._deferring)
+                self._unlink(c, unlink_keys, with_identifiers=with_identifiers)
             if inserts:
                 c.executemany(
                     "INSERT INTO records(key, source, source_id, attrs, norm, updated_at, loaded_at, batch_id,"
@@ -259,7 +276,7 @@ class SqliteStore(GraphStore):
                     " full_name=json_extract(?5, '$.full_name') WHERE key=?1",
                     updates,
                 )
-            self._link(c, link_rows, with_identifiers=not self._deferring)
+            self._link(c, has_rows, list(ident_rows.values()) if with_identifiers else [])
         return result, histories
 
     @contextmanager
@@ -363,37 +380,29 @@ class SqliteStore(GraphStore):
         c.execute("DELETE FROM meta WHERE key = ?", (_BULK_MARK,))
 
     @staticmethod
-    def _next_load_seq(c: sqlite3.Connection) -> int:
-        """Number this write; the writer lock (BEGIN IMMEDIATE) keeps numbers in commit order."""
+    def _current_load_seq(c: sqlite3.Connection) -> int:
+        """The number of the last write that changed something (0: none yet)."""
         row = c.execute("SELECT value FROM meta WHERE key = 'load_seq'").fetchone()
-        seq = int(row[0]) + 1 if row else 1
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _set_load_seq(c: sqlite3.Connection, seq: int) -> None:
+        """Number this write; the writer lock (BEGIN IMMEDIATE) keeps numbers in commit order."""
         c.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('load_seq', ?)", (str(seq),))
-        return seq
 
     @staticmethod
-    def _record_row(r: EncodedRecord, history: str, now: str) -> tuple[Any, ...]:
-        return (
-            r.key, r.source, r.source_id, r.attrs, r.norm, r.updated_at, r.loaded_at or now, r.batch_id,
-            r.content_hash, history,
-        )
-
-    @staticmethod
-    def _link(c: sqlite3.Connection, rows: list[tuple[str, str, str, str, str]], with_identifiers: bool) -> None:
-        """`has` rows, and (unless a bulk load defers them) identifier nodes and degrees."""
-        if not rows:
-            return
-        c.executemany(
-            "INSERT OR IGNORE INTO has(record_key, identifier_key, field) VALUES (?,?,?)",
-            [(r[0], r[1], r[4]) for r in rows],
-        )
-        if not with_identifiers:
-            return
-        distinct = {(r[0], r[1]): (r[1], r[2], r[3]) for r in rows}
-        c.executemany(
-            "INSERT INTO identifiers(key, kind, value, degree) VALUES (?,?,?,1)"
-            " ON CONFLICT(key) DO UPDATE SET degree = degree + 1",
-            list(distinct.values()),
-        )
+    def _link(c: sqlite3.Connection, has_rows: list[tuple[str, str, str]], ident_rows: list[tuple[str, str, str]]) -> None:
+        """`has` rows (record key, identifier key, field), and identifier nodes (key, kind,
+        value) once per record that carries them: inserted, or their degree raised by one.
+        A bulk load that defers identifier upkeep passes none."""
+        if has_rows:
+            c.executemany("INSERT OR IGNORE INTO has(record_key, identifier_key, field) VALUES (?,?,?)", has_rows)
+        if ident_rows:
+            c.executemany(
+                "INSERT INTO identifiers(key, kind, value, degree) VALUES (?,?,?,1)"
+                " ON CONFLICT(key) DO UPDATE SET degree = degree + 1",
+                ident_rows,
+            )
 
     @staticmethod
     def _unlink(c: sqlite3.Connection, record_keys: list[str], with_identifiers: bool) -> None:

@@ -25,13 +25,13 @@ from graphstore.jsontext import dumpb
 from graphstore.model import EncodedRecord, Record, encoded_content_hash, record_key
 
 from . import normalize as N
-from .mapping import IdentifierSpec, SourceMapping
+from .mapping import SourceMapping
 from .readers import RawRow
 
 
 # (source_id, attrs as JSON text, norm as JSON text, identifiers, updated_at, content hash)
 Compact = tuple[str, str, str, list[tuple[str, str, str]], str | None, str]
-Converted = tuple[int, str, "Compact | str"]  # line, raw text, compact record or quarantine reason
+Converted = tuple[int, "str | None", "Compact | str"]  # line, raw text (None: not sent, see parallel), compact record or quarantine reason
 
 
 class RowError(ValueError):
@@ -87,10 +87,12 @@ def compact_record(source: str, compact: Compact, batch_id: str | None, loaded_a
     return EncodedRecord(record_key(source, sid), source, sid, attrs, norm, idents, updated_at, h, loaded_at, batch_id)
 
 
-def convert_rows(converter: Converter, rows: Iterable[RawRow]) -> Iterator[Converted]:
+def convert_rows(converter: Converter, rows: Iterable[RawRow], as_bytes: bool = False) -> Iterator[Converted]:
     """Each row's outcome: its compact record, or why it is quarantined (a read error or
-    a `RowError`). The one conversion loop of a load, in this process or a worker."""
-    convert = converter.convert_compact
+    a `RowError`). The one conversion loop of a load, in this process or a worker.
+    `as_bytes`: attrs and norm as UTF-8 JSON bytes (`Converter.convert_bytes`), as a
+    worker sends them."""
+    convert = converter.convert_bytes if as_bytes else converter.convert_compact
     for row in rows:
         if row.values is None:
             yield row.line, row.raw, row.error or "unparsable line"
@@ -113,6 +115,12 @@ class Converter:
             (name, a.column, a.type, a.format, a.multi, a.separator, a.required) for name, a in mapping.attributes.items()
         ]
         self.idents = list(mapping.identifiers)
+        # each identifier spec's settings read once (field_name and effective_rule are computed
+        # properties): column, kind, multi, separator, required, rule, field, domain_from_email
+        self.ident_plan = [
+            (i.column, i.kind, i.multi, i.separator, i.required, i.effective_rule, i.field_name, i.domain_from_email)
+            for i in self.idents
+        ]
         self.updated_attr = mapping.updated_at
         self.region_from = mapping.normalize.region_from
         self.invalid: Counter[str] = Counter()
@@ -123,6 +131,12 @@ class Converter:
     def convert_compact(self, values: dict[str, Any]) -> Compact:
         """The record as plain values (cheap to send between processes): (source_id, attrs
         and norm as JSON text, identifiers as (kind, value, field), updated_at, content hash)."""
+        sid, attrs, norm, idents, updated_at, h = self.convert_bytes(values)
+        return sid, attrs.decode(), norm.decode(), idents, updated_at, h
+
+    def convert_bytes(self, values: dict[str, Any]) -> tuple[str, bytes, bytes, list[tuple[str, str, str]], str | None, str]:
+        """`convert_compact` with attrs and norm as the UTF-8 bytes of their JSON text: a
+        worker sends them as they are and the loading process decodes them (see parallel)."""
         raw_id = values.get(self.id_column)
         sid = N.clean(_text(raw_id)) if raw_id is not None else ""
         if not sid:
@@ -160,43 +174,45 @@ class Converter:
             region = norm["country"]
         identifiers: dict[tuple[str, str, str], None] = {}
         first_email: str | None = None
-        for spec in self.idents:
-            raw = get(spec.column)
+        for column, kind, multi, separator, required, rule, fld, from_email in self.ident_plan:
+            raw = get(column)
             if raw is None:
                 items = []
-            elif spec.multi:
-                items = N.split_multi(raw, spec.separator)
+            elif multi:
+                items = N.split_multi(raw, separator)
             else:
                 text = raw if type(raw) is str else _text(raw)
                 items = [text] if text and not text.isspace() else []
             if items:
-                attrs[spec.field_name] = items if spec.multi else items[0]
+                attrs[fld] = items if multi else items[0]
             found = 0
             for item in items:
-                found += self._identifier(spec, item, region, identifiers)
-            if spec.required and not found:
+                found += self._identifier(kind, rule, fld, from_email, required, item, region, identifiers)
+            if required and not found:
                 if not items:
-                    raise RowError(f"missing required value: column {spec.column!r} ({spec.kind}) is empty")
-                raise RowError(f"malformed {spec.kind}: column {spec.column!r} has no usable value in {items[0][:80]!r}")
-            if first_email is None and found and spec.effective_rule == "email":
-                first_email = next((k[1] for k in identifiers if k[0] == spec.kind), None)
+                    raise RowError(f"missing required value: column {column!r} ({kind}) is empty")
+                raise RowError(f"malformed {kind}: column {column!r} has no usable value in {items[0][:80]!r}")
+            if first_email is None and found and rule == "email":
+                first_email = next((k[1] for k in identifiers if k[0] == kind), None)
         if first_email:
             norm["email_domain"] = N.email_domain(first_email)
         updated_at = stamps.get(self.updated_attr) if self.updated_attr else None
         idents = list(identifiers)
         attrs_text, norm_text = dumpb(attrs), dumpb(norm)
         h = encoded_content_hash(self.source, sid, attrs_text, norm_text, idents, updated_at)
-        return sid, attrs_text.decode(), norm_text.decode(), idents, updated_at, h
+        return sid, attrs_text, norm_text, idents, updated_at, h
 
-    def _identifier(self, spec: IdentifierSpec, item: str, region: str | None, out: dict[tuple[str, str, str], None]) -> int:
-        """Add the identifier(s) one value yields; returns how many (0: junk or malformed)."""
-        rule = spec.effective_rule
-        fld = spec.field_name
+    def _identifier(
+        self, kind: str, rule: str, fld: str, domain_from_email: bool, required: bool, item: str, region: str | None,
+        out: dict[tuple[str, str, str], None],
+    ) -> int:
+        """Add the identifier(s) one value of a spec (see `ident_plan`) yields; returns how many
+        (0: junk or malformed)."""
         try:
             if rule == "email":
                 value = N.email(item, self.cfg)
-                out[(spec.kind, value, fld)] = None
-                if spec.domain_from_email:
+                out[(kind, value, fld)] = None
+                if domain_from_email:
                     try:
                         domain = N.registrable_domain(N.email_domain(value))
                     except N.NormalizationError:
@@ -207,7 +223,7 @@ class Converter:
             if rule == "domain":
                 domain = N.registrable_domain(item)
                 if domain not in self.cfg.non_account_domains:
-                    out[(spec.kind, domain, fld)] = None
+                    out[(kind, domain, fld)] = None
                 return 1  # a consumer domain is a valid value, just not evidence
             if rule == "phone":
                 value = N.phone(item, region)
@@ -216,10 +232,10 @@ class Converter:
                 if value is None:
                     return 0
         except N.NormalizationError:
-            if not spec.required:
+            if not required:
                 self.invalid[fld] += 1
             return 0
-        out[(spec.kind, value, fld)] = None
+        out[(kind, value, fld)] = None
         return 1
 
     def _norm(self, attrs: dict[str, Any]) -> dict[str, str]:

@@ -29,7 +29,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +39,7 @@ from graphstore.gc_pause import gc_paused
 from graphstore.model import EncodedRecord, QuarantineRow, Run, utcnow
 from graphstore.store import GraphStore
 
-from .convert import Compact, Converter, compact_record, convert_rows
+from .convert import Compact, Converted, Converter, compact_record, convert_rows
 from .mapping import SAMPLE_SOURCES, SourceMapping, load_mapping, sample_mapping
 from .parallel import Workers, auto_processes
 from .readers import FileFormatError, check_file, read_rows
@@ -97,6 +97,10 @@ def new_batch_id(source: str) -> str:
     return f"load-{source}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
 
 
+def _no_raw(line: int) -> str:
+    raise AssertionError(f"line {line}: a single-process conversion gives every row's raw text")
+
+
 def reason_kind(reason: str) -> str:
     """The category before the first colon: "missing id", "wrong type", "duplicate id"..."""
     return reason.split(":", 1)[0]
@@ -123,6 +127,7 @@ class _Loader:
         self.rejects: list[QuarantineRow] = []
         self.written: Counter[str] = Counter()  # inserted / updated / unchanged, kept by the writer
         self.progress: Progress | None = None
+        self.raw_of: Callable[[int], str] = _no_raw  # a row's raw text by line, when the stream gave None
         self.expected = 0
         # a writer of its own, or the one a folder's files share (see load_folder)
         self.writer = writer if writer is not None else _Writer(inline)
@@ -163,10 +168,11 @@ class _Loader:
             self.written["updated"] += len(result.updated)
             self.written["unchanged"] += len(result.unchanged)
 
-    def handle(self, line: int, raw: str, result: Compact | str, loaded_at: str) -> None:
-        """One row's outcome: a compact record, or the reason it is quarantined."""
+    def handle(self, line: int, raw: str | None, result: Compact | str, loaded_at: str) -> None:
+        """One row's outcome: a compact record, or the reason it is quarantined. `raw` is None
+        for a record whose raw text the worker did not send; `raw_of(line)` reads it again."""
         if isinstance(result, str):
-            self.quarantine(line, raw, result)
+            self.quarantine(line, raw if raw is not None else self.raw_of(line), result)
             return
         sid, h = result[0], result[5]
         first = self.seen.get(sid)
@@ -177,7 +183,8 @@ class _Loader:
             self.summary.unchanged += 1
         else:
             self.quarantine(
-                line, raw, f"duplicate id: {sid!r} already read at line {first[1]} with different content"
+                line, raw if raw is not None else self.raw_of(line),
+                f"duplicate id: {sid!r} already read at line {first[1]} with different content",
             )
 
     def run(self, progress: Progress | None, workers: int | None, pool: Workers, wait: bool = True) -> LoadSummary:
@@ -199,7 +206,9 @@ class _Loader:
         if n_workers > 0 and not pool.started:
             self.writer.finish()  # no fork while a shared writer's thread may hold a lock
         if n_workers > 0:
-            stream = pool.convert(self.path, self.mapping, self.converter.invalid)
+            conversion = pool.convert(self.path, self.mapping, self.converter.invalid)
+            stream: Iterable[Converted] = conversion
+            self.raw_of = conversion.raw
         else:
             stream = convert_rows(self.converter, read_rows(self.path, self.mapping))
         handle = self.handle

@@ -24,7 +24,7 @@ from graphstore.store import GraphStore
 from loaders.generate import Noise, generate
 from loaders.load import LoadSummary, load_file, load_folder
 from loaders.mapping import parse_mapping
-from loaders.readers import FileFormatError
+from loaders.readers import FileFormatError, read_rows
 
 from conftest import make_store, neo4j_uri
 
@@ -321,6 +321,45 @@ def test_parallel_conversion_gives_the_same_result(store_kind: str, tmp_path: Pa
             summaries = load_folder(st, tmp_path / "data", batch_size=50, workers=workers)
             results.append((totals(summaries), {k: dict(s.invalid_values) for k, s in summaries.items()}, snapshot(st)))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_parallel_duplicate_id_across_blocks_keeps_its_raw_text(
+    store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, eol: str
+) -> None:
+    """Workers send a record's raw text only when they quarantine the row; a "duplicate id"
+    is found by the loading process, which reads the row again from the file. With blocks
+    of a few hundred bytes the first and the repeated row are blocks apart, and the repeat
+    has a quoted field over two lines; its quarantine row must carry its text exactly."""
+    from loaders import parallel
+
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 300)
+    rows = [f"{i},Person {i},Co {i},1,2024-01-02T03:04:05Z,p{i}@example.com,,dev-{i}{eol}" for i in range(10, 60)]
+    changed = f'12,"Person{eol}Twelve",Other Corp,1,2024-01-02T03:04:05Z,p12@example.com,,dev-12{eol}'
+    repeat = rows[5]  # an identical repeat of id 15: unchanged, not quarantined
+    f = tmp_path / "shop.csv"
+    f.write_bytes((HEADER.replace("\n", eol) + "".join(rows) + changed + repeat + rows[7]).encode())
+    s = load_file(store, SHOP, f, workers=2)
+    assert (s.read, s.inserted, s.unchanged, s.quarantined) == (53, 50, 2, 1)
+    [q] = store.quarantined()
+    assert (q.line, q.raw) == (52, changed) == (52, *[r.raw for r in read_rows(f, SHOP) if r.line == 52])
+    assert q.reason == "duplicate id: '12' already read at line 4 with different content"
+
+    lines = [json.dumps({"id": f"r{i}", "user": f"u{i}", "name": f"N {i}"}) + eol for i in range(60)]
+    dup = json.dumps({"id": "r3", "user": "u3", "name": "Другой"}, ensure_ascii=False) + eol
+    g = tmp_path / "events.jsonl"
+    g.write_bytes(("".join(lines) + eol + dup).encode())
+    events = parse_mapping(
+        {"name": "events", "format": "jsonl", "id_column": "id", "attributes": {"full_name": "name"},
+         "identifiers": [{"column": "user", "kind": "user_id"}]},
+        "events.yaml",
+    )
+    s = load_file(store, events, g, workers=2)
+    assert (s.read, s.inserted, s.quarantined) == (61, 60, 1)
+    [q] = store.quarantined(source="events")
+    # as the single-process reader gives it (JSON lines are read with universal newlines)
+    assert (q.line, q.raw) == (62, dup.replace("\r\n", "\n")) == (62, *[r.raw for r in read_rows(g, events) if r.line == 62])
+    assert q.reason == "duplicate id: 'r3' already read at line 4 with different content"
 
 
 _TEXTS = st.text(max_size=8)

@@ -7,6 +7,7 @@ import sys
 from datetime import datetime, timezone
 
 import phonenumbers
+from phonenumbers.phonemetadata import PhoneMetadata
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
@@ -243,7 +244,11 @@ def test_timestamp(raw: str, fmt: str | None, expected: str) -> None:
     assert N.timestamp(raw, fmt) == expected
 
 
-@pytest.mark.parametrize(("raw", "fmt"), [("last tuesday", None), ("2024-13-45", None), ("2024-12-31", "%d/%m/%Y")])
+@pytest.mark.parametrize(
+    ("raw", "fmt"),
+    [("last tuesday", None), ("2024-13-45", None), ("2024-12-31", "%d/%m/%Y"),
+     ("0001-01-01T00:00:00+01:00", None), ("9999-12-31T23:59:00-01:00", None)],  # UTC form out of range
+)
 def test_timestamp_rejects(raw: str, fmt: str | None) -> None:
     with pytest.raises(N.NormalizationError, match="bad timestamp"):
         N.timestamp(raw, fmt)
@@ -304,6 +309,57 @@ def test_fixed_width_fast_path_covers_the_shipped_format_only() -> None:
         assert N._fixed_width(fmt) is None
 
 
+# -- ISO-8601 timestamps already in UTC ----------------------------------------------------
+
+_DIGITS = st.text(alphabet="0123456789", min_size=2, max_size=2)
+
+
+@st.composite
+def _iso_texts(draw: st.DrawFn) -> str:
+    """Text close to what `_ISO_UTC` takes: any digits (month 13, day 31 of February, hour
+    24...), fractions of 0-8 digits, "." or ",", zero and non-zero offsets in every
+    spelling, other separators and non-ASCII digits now and then."""
+    year = draw(st.sampled_from(["2024", "1999", "0001", "9999", "0000", "2O24", "202"]))
+    date = f"{year}-{draw(_DIGITS)}-{draw(_DIGITS)}"
+    time = f"{draw(_DIGITS)}:{draw(_DIGITS)}:{draw(_DIGITS)}"
+    sep = draw(st.sampled_from(["T", "T", " ", "t"]))
+    frac = draw(st.one_of(st.just(""), st.builds(lambda mark, digits: mark + digits, st.sampled_from([".", ","]),
+                                                 st.text(alphabet="0123456789", min_size=0, max_size=8))))
+    offset = draw(st.sampled_from(["", "Z", "z", "+00:00", "-00:00", "+0000", "-0000", "+00", "+01:00", "-05:30",
+                                   "+14:00", "+00:01", "+23:59", "+24:00"]))
+    text = date + sep + time + frac + offset
+    return draw(st.sampled_from([text, " " + text + " ", text.replace("1", "١"), text[:-1], text + "0"]))
+
+
+def _by_fromisoformat(text: str) -> str:
+    """What `timestamp` gave before its fast path: fromisoformat, naive as UTC, to UTC."""
+    try:
+        dt = datetime.fromisoformat(N.clean(text))
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+    except (ValueError, OverflowError):  # OverflowError: the UTC form is before year 1 or after 9999
+        return "error"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_iso_texts())
+def test_iso_utc_fast_path_equals_fromisoformat(text: str) -> None:
+    try:
+        got = N.timestamp(text)
+    except N.NormalizationError:
+        got = "error"
+    assert got == _by_fromisoformat(text)
+
+
+def test_iso_utc_fast_path_takes_the_sample_forms() -> None:
+    for text in ("2021-05-22T12:02:09.000+0000", "2021-05-22T14:12:50Z", "2023-07-23T20:28:44.124Z"):
+        assert N._ISO_UTC.fullmatch(text)
+        assert N.timestamp(text) == _by_fromisoformat(text) == text[:19] + "+00:00"
+    assert not N._ISO_UTC.fullmatch("2024-03-01T12:22:00+02:00")  # converted to UTC by the general path
+    assert N.timestamp("2024-03-01T12:22:00+02:00") == "2024-03-01T10:22:00+00:00"
+
+
 # -- the phone fast paths (international and national) ---------------------------------
 
 _COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
@@ -328,15 +384,25 @@ def _agrees_with_the_library(text: str, region: str | None) -> None:
     assert got == expected_e164
 
 
+# what may follow a number: nothing, or an extension as phonenumbers reads one (x and 1-9
+# digits), too long (10 digits), empty, in capitals, or after other text
+_EXTENSIONS = st.one_of(
+    st.just(""), st.just(""),
+    st.builds(lambda mark, digits: mark + digits, st.sampled_from(["x", "x", "X", "xx", "ext", "x#"]),
+              st.text(alphabet="0123456789", min_size=0, max_size=10)),
+)
+
+
 @settings(max_examples=3000, deadline=None)
 @given(
     st.one_of(
-        st.builds(lambda cc, rest: f"+{cc}{rest}", st.sampled_from(_COUNTRY_CODES), st.text(alphabet="0123456789", max_size=15)),
-        st.text(alphabet="+0123456789 ٣-", max_size=20),
+        st.builds(lambda cc, rest, ext: f"+{cc}{rest}{ext}", st.sampled_from(_COUNTRY_CODES),
+                  st.text(alphabet="0123456789", max_size=15), _EXTENSIONS),
+        st.text(alphabet="+0123456789 ٣-x", max_size=20),
     )
 )
 def test_international_fast_path_equals_phonenumbers_parse(text: str) -> None:
-    fast = N._parsed_international(text)
+    fast = N._parsed_fast(text, None)
     if fast is not None:
         assert fast == phonenumbers.parse(text, None)
     _agrees_with_the_library(text, None)
@@ -345,17 +411,52 @@ def test_international_fast_path_equals_phonenumbers_parse(text: str) -> None:
 _REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 
 
-@settings(max_examples=1500, deadline=None)
+def _national_prefixes() -> list[str]:
+    """Digits that start a national prefix somewhere (0, 1, 8, 06, 1831, 180020, ...), taken
+    from the regions' own patterns, so each region is drawn with others' prefixes too."""
+    found = {"0", "1", "00", "011", "8", "06"}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        pattern = PhoneMetadata.metadata_for_region(region).national_prefix_for_parsing or ""
+        found.update(re.findall(r"(?<![\\\[{])[0-9]{1,6}", pattern))
+    return sorted(found)
+
+
+_PREFIXES = _national_prefixes()
+
+
+@settings(max_examples=4000, deadline=None)
 @given(
     st.sampled_from(_REGIONS),
     st.one_of(
-        st.text(alphabet="0123456789", min_size=1, max_size=17),
-        st.builds(lambda a, b: a + b, st.sampled_from(["1", "2", "4", "5", "7", "8", "9", "011", "00", "0"]),
-                  st.text(alphabet="0123456789", min_size=3, max_size=12)),
+        st.text(alphabet="0123456789", min_size=1, max_size=18),
+        st.builds(lambda a, b, ext: a + b + ext, st.sampled_from(["1", "2", "4", "5", "7", "8", "9", "011", "00", "0"]),
+                  st.text(alphabet="0123456789", min_size=3, max_size=12), _EXTENSIONS),
+        st.builds(lambda a, b, ext: a + b + ext, st.sampled_from(_PREFIXES),
+                  st.text(alphabet="0123456789", min_size=1, max_size=14), _EXTENSIONS),
     ),
 )
 def test_national_fast_path_equals_phonenumbers_parse(region: str, text: str) -> None:
-    fast = N._parsed_national(text, region.lower())
+    fast = N._parsed_fast(text, region.lower())
+    if fast is not None:
+        assert fast == phonenumbers.parse(text, region)
+    _agrees_with_the_library(text, region)
+
+
+_STRIPPING = sorted(r for r in _REGIONS if PhoneMetadata.metadata_for_region(r).national_prefix_for_parsing)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.data())
+def test_national_prefix_fast_path_equals_phonenumbers_parse(data: st.DataObject) -> None:
+    """Every region that strips a national prefix, with numbers that start with one of its own
+    prefix's matches (and a plausible length), so the stripping branch is taken often."""
+    region = data.draw(st.sampled_from(_STRIPPING))
+    meta = PhoneMetadata.metadata_for_region(region)
+    lengths = [n for n in meta.general_desc.possible_length if n > 0] or [9]
+    prefix = data.draw(st.sampled_from([p for p in _PREFIXES if re.match(meta.national_prefix_for_parsing, p)] or ["0"]))
+    body = data.draw(st.text(alphabet="0123456789", min_size=max(1, min(lengths) - 1), max_size=max(lengths) + 1))
+    text = prefix + body + data.draw(_EXTENSIONS)
+    fast = N._parsed_fast(text, region)
     if fast is not None:
         assert fast == phonenumbers.parse(text, region)
     _agrees_with_the_library(text, region)
@@ -365,7 +466,11 @@ def test_national_fast_path_takes_the_common_forms_and_leaves_the_rest() -> None
     assert N._parsed_national("4155550123", "us") is not None
     assert N._parsed_national("2081274606", "GB") is not None
     assert N._parsed_national("14155550123", "US") is None  # starts with the country code: parse may strip it
-    assert N._parsed_national("02081274606", "GB") is None  # national prefix: parse strips it
+    assert N._parsed_national("02081274606", "GB") == phonenumbers.parse("02081274606", "GB")  # prefix stripped
+    assert N._parsed_fast("5106634629x918", "US") == phonenumbers.parse("5106634629x918", "US")  # extension kept
+    for text, region in (("0612345678", "NL"), ("0412345678", "AU"), ("0312345678", "JP"), ("030123456", "DE")):
+        assert N._parsed_national(text, region) == phonenumbers.parse(text, region)
+    assert N._parsed_national("0000123456", "GB") is None  # a zero left after the prefix: parse keeps it
     assert N._parsed_national("01144208127", "US") is None  # international dialling prefix
     assert N._parsed_national("4155550123", "XX") is None  # not a region: parse reports it
     assert N.phone("(415) 555-0123", "US") == "+14155550123"
