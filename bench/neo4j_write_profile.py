@@ -144,23 +144,13 @@ def captured_writes() -> Iterator[list[Chunk]]:
 
 # -- variants -------------------------------------------------------------------------------
 RECORD_FIELDS = ("key", "source", "source_id", "content_hash", "full_name", "body", "at")
-IDENT_FIELDS = ("key", "kind", "n")
+IDENT_FIELDS = ("key", "kind")
 
 
 def _edit(text: str, old: str, new: str) -> str:
     if old not in text:
         raise SystemExit(f"records_write.cypher changed: {old!r} not found; update the variant")
     return text.replace(old, new)
-
-
-def _no_degree(text: str) -> str:
-    text = _edit(text, ", i.degree = row[2]", "")
-    return _edit(text, "ON MATCH SET i.degree = i.degree + row[2]\n", "")
-
-
-def _no_match_degree(text: str) -> str:
-    """Degrees set on new identifiers only (the most a load that defers degree upkeep could save)."""
-    return _edit(text, "ON MATCH SET i.degree = i.degree + row[2]\n", "")
 
 
 def _no_links(text: str) -> str:
@@ -179,10 +169,8 @@ def _foreach_links(text: str) -> str:
 def _maps_text(text: str) -> str:
     for n, name in enumerate(RECORD_FIELDS):
         text = text.replace(f"row[{n}]", f"row.{name}")
-    # identifier rows use the same row[0..2] names as records: key, kind, n
-    text = text.replace("row.source, i.value", "row.kind, i.value").replace("size(row.source)", "size(row.kind)")
-    text = text.replace("i.degree = row.source_id", "i.degree = row.n").replace("i.degree + row.source_id", "i.degree + row.n")
-    return text
+    # identifier rows use the same row[0..1] names as records: key, kind
+    return text.replace("row.source, i.value", "row.kind, i.value").replace("size(row.source)", "size(row.kind)")
 
 
 def _maps_params(p: Chunk) -> Chunk:
@@ -216,12 +204,9 @@ VARIANTS = [
             params=lambda p: _body_as(p, lambda b: zlib.compress(b.encode(), 1))),
     Variant("no_links", "no HAS links (creates)", text=_no_links),
     Variant("foreach_links", "links by FOREACH per record (no Eager over the chunk's link rows)", text=_foreach_links),
-    Variant("no_degree", "no degree set/update on identifiers", text=_no_degree),
-    Variant("no_match_degree", "degree set on new identifiers only (no update of existing ones)", text=_no_match_degree),
     Variant("no_idx_source_id", "without index record_source_id", drop=("record_source_id",)),
     Variant("no_idx_full_name", "without index record_full_name", drop=("record_full_name",)),
     Variant("no_idx_load_seq", "without index record_load_seq", drop=("record_load_seq",)),
-    Variant("no_idx_degree", "without index identifier_degree", drop=("identifier_degree",)),
     Variant("no_record_key", "without constraint record_key (its index)", drop=("record_key",)),
     Variant("maps", "rows as maps instead of lists", text=_maps_text, params=_maps_params),
     Variant("upsert_2k", "whole upsert path, 2,000 per statement and transaction", chunk=2000),

@@ -2,7 +2,7 @@
 // separate value properties, and each record keeps one HAS link per identifier, without the
 // `field` property (the body lists the fields). Only records still without a body are
 // touched, so running a page twice (a resumed or concurrent upgrade) changes nothing more.
-// Identifier degrees count distinct records, so they stay as they are.
+// One link per distinct record is also what makes an identifier's HAS count its degree.
 // Parameters: $rows (list of [record key, body JSON]).
 UNWIND $rows AS row
 MATCH (r:Record {key: row[0]})

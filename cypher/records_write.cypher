@@ -1,7 +1,7 @@
 // Writes a chunk of records with their identifier links in one statement: takes the load
 // sequence number (the first chunk of an upsert: $seq null) or reuses it (later chunks),
-// creates missing identifiers and raises degrees (degree = distinct records carrying it), then
-// creates new records and rewrites changed ones (and fills in stubs; their old links were
+// creates missing identifiers (their degree is not stored: reads count HAS links, see
+// identifiers_get.cypher), then creates new records and rewrites changed ones (and fills in stubs; their old links were
 // removed by identifiers_unlink in the same transaction), linking each record to its
 // identifiers by position in the collected identifier list, so no link costs an index lookup.
 // collect() keeps the order of the UNWIND; the key check turns any mismatch into a failed
@@ -10,8 +10,8 @@
 // The counter's write lock is held to commit, so load numbers increase in commit order (what
 // incremental resolution picks up). Returns the number used.
 // Parameters: $name (the load counter), $seq (null, or the number the first chunk took),
-// $identifiers (list of [key, kind, n], sorted by key: concurrent writers lock shared
-// identifiers in the same order; n = records of the chunk that carry it), $creates and
+// $identifiers (list of [key, kind], sorted by key: concurrent writers lock shared
+// identifiers in the same order), $creates and
 // $updates (lists of [key, source, source_id, content_hash, full_name, body, positions in
 // $identifiers]).
 MERGE (c:Counter {name: $name})
@@ -20,8 +20,7 @@ WITH coalesce($seq, c.value) AS seq
 CALL () {
   UNWIND $identifiers AS row
   MERGE (i:Identifier {key: row[0]})
-  ON CREATE SET i.kind = row[1], i.value = substring(row[0], size(row[1]) + 1), i.degree = row[2]
-  ON MATCH SET i.degree = i.degree + row[2]
+  ON CREATE SET i.kind = row[1], i.value = substring(row[0], size(row[1]) + 1)
   RETURN collect(i) AS nodes
 }
 WITH seq, CASE WHEN [n IN nodes | n.key] = [row IN $identifiers | row[0]] THEN nodes END AS nodes

@@ -22,7 +22,9 @@ CREATE INDEX record_load_seq IF NOT EXISTS FOR (n:Record) ON (n.load_seq);
 // filters on the load time. Stores made before schema version 2 had two more; they go.
 DROP INDEX record_source_key IF EXISTS;
 DROP INDEX record_loaded_at IF EXISTS;
-CREATE INDEX identifier_degree IF NOT EXISTS FOR (n:Identifier) ON (n.degree);
+// Identifier degree is not stored (schema version 3: reads count HAS links). Stores made before
+// kept it on the node, indexed: the index goes here, the property in Neo4jStore._upgrade_from_2.
+DROP INDEX identifier_degree IF EXISTS;
 CREATE INDEX entity_kind_id IF NOT EXISTS FOR (n:Entity) ON (n.kind, n.id);
 CREATE INDEX alias_target IF NOT EXISTS FOR (n:Alias) ON (n.target);
 CREATE INDEX event_entity IF NOT EXISTS FOR (n:Event) ON (n.entity_id);

@@ -6,9 +6,9 @@ as managed transactions (`session.execute_write`), so the driver retries them on
 transient errors (deadlocks, leader switches); that is why each transaction function
 only reads and writes the database and touches caller-visible objects after commit.
 
-The write model (schema version 2) is lean because loading is server-bound: a record node
-holds only what a query seeks or filters on (`key`, `source`, `source_id`, `full_name`,
-`content_hash`, `load_seq`) plus one JSON `body` with the rest (attributes, normalized
+The write model (schema version 2; 3 only stops storing identifier degrees) is lean because
+loading is server-bound: a record node holds only what a query seeks or filters on (`key`,
+`source`, `source_id`, `full_name`, `content_hash`, `load_seq`) plus one JSON `body` with the rest (attributes, normalized
 values, `updated_at`, `loaded_at`, `batch_id`, `history`, and the identifiers with the
 source field each came from). `(:Record)-[:HAS]->(:Identifier)` has no property and
 exists once per distinct identifier of a record; reads of records (and explanations, which
@@ -17,7 +17,8 @@ queries) follow HAS. One statement (`records_write`) merges a chunk's identifier
 each record to them by position in the collected list, not by an index lookup per link.
 Measured on 100k-record loads (2 cores): server CPU per record 184 -> ~126 us against
 version 1 (a property each, a `field` on every HAS, a lookup per link, two more indexes).
-A database still in the version-1 layout is rewritten on open (`_upgrade_from_1`).
+A database still in the version-1 layout is rewritten on open (`_upgrade_from_1`), and one
+from version 1 or 2 loses its stored identifier degrees (`_upgrade_from_2`).
 
 Choices that keep the two backends indistinguishable to callers:
 
@@ -26,9 +27,13 @@ Choices that keep the two backends indistinguishable to callers:
   stub, `(:Record:RecordStub {key})`: a real node, so the edge can exist and be found by
   key, but not a record. Counts, record reads and pages skip stubs; the first upsert of
   that key fills the stub in and removes the label (and reports it as inserted).
-- Identifier degree is kept on the node (distinct records carrying it, like SQLite's
-  column), adjusted in the same transaction as the HAS links; a node whose degree drops
-  to zero is deleted.
+- Identifier degree (distinct records carrying it, SQLite's `degree` column) is not stored
+  (schema version 3): reads count the identifier's HAS links, `COUNT { (i)<-[:HAS]-() }`,
+  which the planner answers with a degree lookup (no expand). `_upsert_tx` links a record
+  to each distinct identifier once, so the count is the degree; an update that removes an
+  identifier's last link deletes the node. Keeping it as a property cost a load ~24 us of
+  server CPU per record (updating shared identifiers) plus its index; the price is that
+  `hub_identifiers` scans every identifier (no index to seek).
 - Event `seq` and quarantine `id` come from `(:Counter {name})` nodes, bumped in the
   transaction that appends: the counter's write lock serializes appenders, so numbers are
   unique and increase in commit order.
@@ -41,7 +46,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -84,8 +89,9 @@ from .model import (
 )
 from .store import GraphStore, StoreUnavailable
 
+# 3: identifier degree not stored (read as the count of HAS links; 2 kept `degree`, indexed).
 # 2: a record's values in one JSON body, HAS without a property (1: a property each, HAS.field).
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SCHEMA_VERSION_KEY = "schema_version"
 
 # Rows per UNWIND statement: large enough to amortize round trips, small enough that one
@@ -93,6 +99,7 @@ SCHEMA_VERSION_KEY = "schema_version"
 # still one transaction (several statements in it).
 WRITE_CHUNK = 5000
 READ_CHUNK = 10000
+UPGRADE_BATCH = 10000  # identifiers per inner transaction of the schema 2 -> 3 upgrade
 _NO_LIMIT = 2**31 - 1  # LIMIT and list slices take 32-bit integers
 _CONNECT_TIMEOUT_S = 10.0
 _READ_RETRY_S = 3.0  # how long a read retries a lost server (writes keep the driver's 30 s)
@@ -411,24 +418,38 @@ class Neo4jStore(GraphStore):
         self._check_layout()
 
     def _check_layout(self) -> None:
-        """Bring a database written in the schema-1 record layout up to date on open, and
-        refuse one from a newer version (rather than misread it)."""
+        """Bring a database written in an older layout (schema 1 or 2) up to date on open, one
+        step after the other, and refuse one from a newer version (rather than misread it).
+        The version is marked only once every step is done; each step is idempotent, so an
+        upgrade that stopped half way finishes on the next open."""
         rows = self._query("meta_get", key=SCHEMA_VERSION_KEY)
         found = rows[0]["value"] if rows else SCHEMA_VERSION
         if found == SCHEMA_VERSION:
             return
-        if found != "1":
+        if found not in ("1", "2"):
             raise StoreUnavailable(
                 self.uri,
                 f"the database is at schema version {found} and this version of entitystore reads up to "
                 f"{SCHEMA_VERSION}; upgrade entitystore",
             )
-        upgraded = self._upgrade_from_1()
-        if upgraded:
-            logging.getLogger(__name__).warning(
-                "%s: rewrote %d records from the schema-1 layout to schema %s", self.uri, upgraded, SCHEMA_VERSION
-            )
+        if found == "1":
+            upgraded = self._upgrade_from_1()
+            if upgraded:
+                logging.getLogger(__name__).warning(
+                    "%s: rewrote %d records from the schema-1 layout to schema %s", self.uri, upgraded, SCHEMA_VERSION
+                )
+        self._upgrade_from_2()
         self._update("meta_set", key=SCHEMA_VERSION_KEY, value=SCHEMA_VERSION)
+
+    def _upgrade_from_2(self) -> None:
+        """Remove the `degree` property schemas 1 and 2 kept on each identifier (its index was
+        dropped by schema.cypher on this open): degree is now read as the number of HAS links,
+        which the writers kept equal to it (one link per distinct record; the schema-1 step
+        has already merged its per-field links). Batched inner transactions, so a large
+        database never holds one transaction with every identifier in it."""
+        # CALL { } IN TRANSACTIONS needs an auto-commit transaction: session.run, not execute_write.
+        with self._errors(), self._session() as session:
+            session.run(_q("identifiers_upgrade_degree"), {"batch": UPGRADE_BATCH}).consume()
 
     def _upgrade_from_1(self) -> int:
         """Rewrite schema-1 records (a property per value, a `field` on each HAS link) into
@@ -549,15 +570,15 @@ class Neo4jStore(GraphStore):
             return result, histories
         seq = None  # the first chunk's statement takes the load number (no round trip of its own)
         for chunk in _chunks(todo, WRITE_CHUNK):
-            carried: Counter[str] = Counter(ik for _, _, idents in chunk for ik in idents)
-            identifiers = sorted(carried)  # lock order shared by concurrent writers (fewer deadlocks)
+            # sorted: the lock order shared by concurrent writers (fewer deadlocks)
+            identifiers = sorted({ik for _, _, idents in chunk for ik in idents})
             at = {ik: n for n, ik in enumerate(identifiers)}
             creates: list[list[Any]] = []
             updates: list[list[Any]] = []
             for new, row, idents in chunk:
                 (creates if new else updates).append([*row, [at[ik] for ik in idents]])
             seq = _run(tx, "records_write", seq=seq, name=LOAD_SEQ, creates=creates, updates=updates,
-                       identifiers=[[ik, kinds[ik], carried[ik]] for ik in identifiers])[0]["seq"]
+                       identifiers=[[ik, kinds[ik]] for ik in identifiers])[0]["seq"]
         return result, histories
 
     @staticmethod

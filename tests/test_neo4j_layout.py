@@ -1,17 +1,21 @@
 """A Neo4j database written in the schema-1 record layout (a property per value, a `field`
 on each HAS link, one link per field) is rewritten into the body layout when it is opened,
-losing nothing; a database from a newer schema is refused in one line rather than misread.
-Runs on a real server (the Neo4j half of the suite)."""
+losing nothing; one from schema 1 or 2 (identifier degree stored as an indexed property) loses
+the property and the index, and its degrees still read right (counted from HAS links); a
+database from a newer schema is refused in one line rather than misread. Runs on a real
+server (the Neo4j half of the suite)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from graphstore import neo4j_store
 from graphstore.connect import open_store
-from graphstore.model import IdentifierRef
+from graphstore.model import Identifier, IdentifierRef, Record
 from graphstore.neo4j_store import SCHEMA_VERSION, SCHEMA_VERSION_KEY, Neo4jStore
 from graphstore.store import StoreUnavailable
 from tests.conftest import make_store, neo4j_uri
@@ -48,6 +52,16 @@ def neo4j(tmp_path: Path) -> Iterator[Neo4jStore]:
         store.close()
 
 
+def _stored_degrees(store: Neo4jStore) -> int:
+    """Identifiers that still carry a `degree` property (schemas 1 and 2 kept one)."""
+    return store.driver.execute_query("MATCH (i:Identifier) WHERE i.degree IS NOT NULL RETURN count(i) AS n").records[0]["n"]
+
+
+def _degree_index(store: Neo4jStore) -> list[str]:
+    rows = store.driver.execute_query("SHOW INDEXES YIELD name WHERE name = 'identifier_degree' RETURN name").records
+    return [row["name"] for row in rows]
+
+
 def _has_links(store: Neo4jStore) -> list[tuple[str, str, str | None]]:
     rows = store.driver.execute_query(
         "MATCH (r:Record)-[h:HAS]->(i:Identifier) RETURN r.key AS r, i.key AS i, h.field AS f ORDER BY r, i"
@@ -81,6 +95,7 @@ def test_a_schema_1_database_is_upgraded_on_open_and_loses_nothing(neo4j: Neo4jS
             "MATCH (r:Record) WHERE r.attrs IS NOT NULL OR r.norm IS NOT NULL OR r.loaded_at IS NOT NULL RETURN count(r) AS n"
         ).records[0]["n"]
         assert leftovers == 0
+        assert _stored_degrees(neo4j) == 0  # schema 3: degrees are counted, not stored
     finally:
         upgraded.close()
 
@@ -109,3 +124,53 @@ def test_a_database_from_a_newer_schema_is_refused_in_one_line(neo4j: Neo4jStore
         open_store(neo4j_uri())
     message = str(info.value)
     assert "\n" not in message and "schema version 99" in message and "upgrade entitystore" in message
+
+
+def _body(identifiers: list[list[str]]) -> str:
+    return ('{"attrs":{},"norm":{},"identifiers":' + json.dumps(identifiers)
+            + ',"updated_at":null,"loaded_at":"2026-01-02T00:00:00+00:00","batch_id":null}')
+
+
+# How schema 2 stored three records: bodies, one HAS link per distinct identifier, and each
+# identifier's degree as a property under the `identifier_degree` index (test fixture only).
+SCHEMA_2_INDEX = "CREATE INDEX identifier_degree IF NOT EXISTS FOR (n:Identifier) ON (n.degree)"
+SCHEMA_2_GRAPH = """
+CREATE (a:Record {key: 'crm:1', source: 'crm', source_id: '1', content_hash: 'h1', load_seq: 1, body: $a})
+CREATE (b:Record {key: 'shop:7', source: 'shop', source_id: '7', content_hash: 'h2', load_seq: 1, body: $b})
+CREATE (c:Record {key: 'web:3', source: 'web', source_id: '3', content_hash: 'h3', load_seq: 1, body: $c})
+CREATE (e:Identifier {key: 'email:ann@x.com', kind: 'email', value: 'ann@x.com', degree: 3})
+CREATE (d:Identifier {key: 'device_id:d1', kind: 'device_id', value: 'd1', degree: 1})
+CREATE (a)-[:HAS]->(e), (b)-[:HAS]->(e), (c)-[:HAS]->(e), (b)-[:HAS]->(d)
+"""
+
+
+def test_a_schema_2_database_loses_its_stored_degrees_and_still_reads_them(
+    neo4j: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    neo4j.set_meta(SCHEMA_VERSION_KEY, "2")
+    neo4j.driver.execute_query(SCHEMA_2_INDEX)
+    neo4j.driver.execute_query(
+        SCHEMA_2_GRAPH,
+        a=_body([["email", "ann@x.com", "email"]]),
+        b=_body([["device_id", "d1", "device"], ["email", "ann@x.com", "email"]]),
+        c=_body([["email", "ann@x.com", "email"]]),
+    )
+    assert _degree_index(neo4j) == ["identifier_degree"] and _stored_degrees(neo4j) == 2
+    monkeypatch.setattr(neo4j_store, "UPGRADE_BATCH", 1)  # one identifier per inner transaction
+    upgraded = open_store(neo4j_uri())
+    try:
+        assert upgraded.get_meta(SCHEMA_VERSION_KEY) == SCHEMA_VERSION == "3"
+        assert _degree_index(neo4j) == [] and _stored_degrees(neo4j) == 0
+        email, device = Identifier("email", "ann@x.com", 3), Identifier("device_id", "d1", 1)
+        assert upgraded.get_identifiers([email.key, device.key]) == {email.key: email, device.key: device}
+        assert upgraded.identifiers_of_records(["shop:7"]) == {"shop:7": [device, email]}
+        assert upgraded.records_and_identifiers(["crm:1"])[1] == {"crm:1": [email]}
+        assert upgraded.hub_identifiers(min_degree=2) == [email]
+        # writes keep the counted degree right: a record moving off the email lowers it, and
+        # the device's last record moving off deletes the device node
+        upgraded.upsert_records([Record(source="shop", source_id="7", identifiers=[IdentifierRef("phone", "+4412", "phone")])])
+        got = upgraded.get_identifiers([email.key, device.key, "phone:+4412"])
+        assert {k: i.degree for k, i in got.items()} == {email.key: 2, "phone:+4412": 1}
+        assert _stored_degrees(neo4j) == 0  # new identifiers get no property either
+    finally:
+        upgraded.close()
