@@ -215,8 +215,6 @@ class AccountPlanner:
         """Account clusters as sets of record keys (persons with no usable evidence left out)."""
         uf = UnionFind()
         owner: dict[str, str] = {}
-        usable: dict[str, bool] = {}  # identifier key -> account evidence that may group? (asked once per key)
-        is_mine = self._kind
         for pid in sorted(person_members):
             has_evidence = False
             for r in person_members[pid]:
@@ -224,14 +222,10 @@ class AccountPlanner:
                 if v is None:
                     continue
                 for ik in v.idents:
-                    ok = usable.get(ik)
-                    if ok is None:
-                        ok = usable[ik] = is_mine(ik) and ik not in guards
-                    if ok:
+                    if self._kind(ik) and ik not in guards:
                         has_evidence = True
                         first = owner.setdefault(ik, pid)
-                        if first != pid:
-                            uf.union(first, pid)
+                        uf.union(first, pid)
             if has_evidence:
                 uf.find(pid)
         return [{r for pid in group for r in person_members[pid]} for group in uf.groups()]

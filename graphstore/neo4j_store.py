@@ -8,9 +8,9 @@ only reads and writes the database and touches caller-visible objects after comm
 
 The write model (schema version 2; 3 only stops storing identifier degrees) is lean because
 loading is server-bound: a record node holds only what a query seeks or filters on (`key`,
-`source`, `source_id`, `full_name`, `content_hash`, `load_seq`) plus one JSON `body` with the rest (attributes, normalized
-values, `updated_at`, `loaded_at`, `batch_id`, `history`, and the identifiers with the
-source field each came from). `(:Record)-[:HAS]->(:Identifier)` has no property and
+`source`, `source_id`, `full_name`, `content_hash`, `load_seq`) plus one JSON `body` with
+the rest (attributes, normalized values, `updated_at`, `loaded_at`, `batch_id`, `history`,
+and the identifiers with the source field each came from). `(:Record)-[:HAS]->(:Identifier)` has no property and
 exists once per distinct identifier of a record; reads of records (and explanations, which
 need the field) take identifiers from the body, traversals (candidates, hubs, steward
 queries) follow HAS. One statement (`records_write`) merges a chunk's identifiers and links

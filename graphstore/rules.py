@@ -50,7 +50,6 @@ class EvidenceRule(_Strict):
     max_domains: int | None = Field(default=None, ge=1)
 
 
-
 class Comparison(_Strict):
     """A named attribute comparison (Splink-style catalogue entry)."""
 

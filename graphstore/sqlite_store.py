@@ -236,10 +236,7 @@ class SqliteStore(GraphStore):
                 old = existing.get(key)
                 if old is None:
                     result.inserted.append(key)
-                    inserts.append((
-                        key, rec.source, rec.source_id, rec.attrs, rec.norm, rec.updated_at, rec.loaded_at or now,
-                        rec.batch_id, rec.content_hash, rec.history, seq,
-                    ))
+                    inserts.append(self._record_row(rec, rec.history, now, seq))
                 elif old[0] == rec.content_hash:
                     result.unchanged.append(key)
                     continue
@@ -248,10 +245,7 @@ class SqliteStore(GraphStore):
                     history = _loads(old[2])
                     history.append({"content_hash": old[0], "loaded_at": old[1]})
                     histories[key] = history
-                    updates.append((
-                        key, rec.source, rec.source_id, rec.attrs, rec.norm, rec.updated_at, rec.loaded_at or now,
-                        rec.batch_id, rec.content_hash, _dumps(history), seq,
-                    ))
+                    updates.append(self._record_row(rec, _dumps(history), now, seq))
                     unlink_keys.append(key)
                 for kind, value, fld in rec.identifiers:
                     ident = identifier_key(kind, value)
@@ -384,6 +378,14 @@ class SqliteStore(GraphStore):
         """The number of the last write that changed something (0: none yet)."""
         row = c.execute("SELECT value FROM meta WHERE key = 'load_seq'").fetchone()
         return int(row[0]) if row else 0
+
+    @staticmethod
+    def _record_row(r: EncodedRecord, history: str, now: str, seq: int) -> tuple[Any, ...]:
+        """The `records` columns an insert or an update writes, numbered by the write."""
+        return (
+            r.key, r.source, r.source_id, r.attrs, r.norm, r.updated_at, r.loaded_at or now, r.batch_id,
+            r.content_hash, history, seq,
+        )
 
     @staticmethod
     def _set_load_seq(c: sqlite3.Connection, seq: int) -> None:
