@@ -98,7 +98,11 @@ def measured(pid: int) -> Iterator[Measure]:
     m.wall = time.perf_counter() - t0
     after = thread_cpu(pid)
     m.cpu = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
-    m.cpu["other"] = m.cpu["total"] - sum(v for k, v in m.cpu.items() if k not in ("total", "other"))
+    # A residual (threads that ended meanwhile, and CPU between the per-thread reads and the
+    # process read), in whole clock ticks: float subtraction left "-0.0" in the table, and a
+    # read skew can leave a tick below zero, which is noise, not CPU.
+    residual = m.cpu["total"] - sum(v for k, v in m.cpu.items() if k not in ("total", "other"))
+    m.cpu["other"] = max(0.0, round(residual * _TICK) / _TICK)
 
 
 # -- the loader's records and the store's parameters ------------------------------------------
