@@ -524,8 +524,10 @@ def test_bulk_load_into_an_empty_sqlite_store_defers_and_restores_indexes(tmp_pa
         assert {name for name, _ in _indexes(store)} & deferred == set()
         load_file(store, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(GOOD)))
         dev = identifier_key("device_id", "dev-1")
-        assert len(store.records_with_identifiers([dev])[dev]) == 2  # the links are there already
-        assert store.counts()["identifiers"] == 0  # the nodes and degrees come at the end
+        # the links are staged, and the nodes and degrees computed, when the block ends
+        assert store.records_with_identifiers([dev]).get(dev, []) == []
+        assert store.counts()["identifiers"] == 0
+        assert store.get_records(["shop:1"])["shop:1"].identifiers == []
     assert _indexes(store) == before
     degrees = _degrees_from_records(store)
     assert degrees[identifier_key("device_id", "dev-1")] == 2 and len(degrees) >= 5
@@ -536,6 +538,25 @@ def test_bulk_load_into_an_empty_sqlite_store_defers_and_restores_indexes(tmp_pa
         load_file(store, SHOP, write(tmp_path / "more.csv", HEADER + "4,Kim Lee,Acme Inc.,1,2024-02-01T00:00:00Z,kim@acme.com,,dev-1\n"))
         assert store.get_identifiers([dev])[dev].degree == 3
     assert _indexes(store) == before
+
+
+def test_a_record_rewritten_inside_the_bulk_block_keeps_only_its_new_links(tmp_path: Path) -> None:
+    """Within the block links are staged; a record written again replaces its staged links."""
+    store = make_store("sqlite", tmp_path)
+    with store.bulk_load():
+        load_file(store, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(GOOD)))
+        changed = GOOD[1].replace("john@acme.com", "john.roe@acme.com").replace("dev-1", "dev-2")
+        summary = load_file(store, SHOP, write(tmp_path / "again.csv", HEADER + changed))
+        assert summary.updated == 1
+    links = {i.key for i in store.get_records(["shop:2"])["shop:2"].identifiers}
+    assert links == {identifier_key("email", "john.roe@acme.com"), identifier_key("device_id", "dev-2"),
+                     identifier_key("domain", "acme.com")}
+    dev1, dev2 = identifier_key("device_id", "dev-1"), identifier_key("device_id", "dev-2")
+    assert store.records_with_identifiers([dev1, dev2]) == {dev1: ["shop:1"], dev2: ["shop:2"]}
+    degrees = _degrees_from_records(store)
+    assert {k: i.degree for k, i in store.get_identifiers(degrees).items()} == degrees
+    assert identifier_key("email", "john@acme.com") not in degrees
+    assert store._query("SELECT name FROM sqlite_master WHERE name = 'has_bulk'") == []  # type: ignore[attr-defined]
 
 
 def test_a_died_bulk_load_is_finished_by_the_next_open(tmp_path: Path) -> None:
@@ -549,7 +570,8 @@ def test_a_died_bulk_load_is_finished_by_the_next_open(tmp_path: Path) -> None:
         with store._tx() as c:  # type: ignore[attr-defined]
             c.execute("UPDATE meta SET value = '999999999@' || substr(value, instr(value, '@') + 1) WHERE key = 'bulk_load'")
         with SqliteStore(store.path) as reopened:  # the owner is gone now: the open finishes its work
-            degrees = _degrees_from_records(reopened)
+            degrees = _degrees_from_records(reopened)  # the staged links moved in
+            assert degrees[identifier_key("device_id", "dev-1")] == 2 and len(degrees) >= 5
             assert {k: i.degree for k, i in reopened.get_identifiers(degrees).items()} == degrees
             assert reopened.get_meta("bulk_load") is None
     assert _degrees_from_records(store) == degrees and store.counts()["identifiers"] == len(degrees)
