@@ -68,14 +68,17 @@ _REBUILD_CACHE_KIB = -4096  # the page cache (and so the sorter's run size) whil
 _KEPT_IN_BULK = "records_load_seq"
 _BULK_MARK = "bulk_load"  # meta row while a bulk load defers identifier upkeep: "pid@boot id"
 # Where a bulk load appends the `has` rows of a batch whose keys are not in ascending order
-# (a plain rowid table, no index); they are moved into `has` in key order when the block
-# ends. `has` is keyed by record key, so a source whose ids come in random order (product's
-# message UUIDs) inserted its rows all over that B-tree: at 1M records each 5,000-record
-# commit dirtied ~10k pages of it, and loading product's 250k rows wrote 1.84M pages (7.5
-# GB) to the WAL and database for a 538 MB file. A batch in key order (most exports) goes
-# straight into `has`, where its rows land side by side; moving them later would only add
-# a sort and a copy to the serial end of the load (0.28 s at 100k records).
+# (a plain rowid table, no index), once _STAGE_AFTER such records went straight in; they are
+# moved into `has` in key order when the block ends. `has` is keyed by record key, so a
+# source whose ids come in random order (product's message UUIDs) inserts its rows all over
+# that B-tree, and each commit writes every page it touched: the k-th such batch rewrites
+# about k times the pages it fills. At 1M records, loading product's 250k rows wrote 1.84M
+# pages (7.5 GB) to the WAL and database for a 538 MB file. The move costs a sort and a
+# copy at the serial end of the load, which the first few batches do not repay (100k: the
+# stream -0.15 s, the end +0.2 s of CPU), and a batch in key order (most exports) lands
+# side by side where the last one ended, so it always goes straight in.
 _HAS_STAGED = "has_bulk"
+_STAGE_AFTER = 50_000
 
 
 def _ascending(keys: Iterable[str]) -> bool:
@@ -125,6 +128,7 @@ class SqliteStore(GraphStore):
         self._lock = threading.Lock()
         self._bulk_depth = 0
         self._deferring = False  # inside an outer bulk_load that defers identifier upkeep
+        self._scattered = 0
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreUnavailable(self.uri, f"folder {self.path.parent} does not exist")
@@ -295,10 +299,15 @@ class SqliteStore(GraphStore):
                 )
             if with_identifiers:
                 self._link(c, has_rows, list(ident_rows.values()))
-            elif has_rows and _ascending(batch):  # appended where the last batch ended: cheap
-                self._link(c, has_rows, [])
             elif has_rows:
-                c.executemany(f"INSERT INTO {_HAS_STAGED}(record_key, identifier_key, field) VALUES (?,?,?)", has_rows)
+                ordered = _ascending(batch)
+                if ordered or self._scattered < _STAGE_AFTER:
+                    self._scattered += 0 if ordered else len(batch)
+                    self._link(c, has_rows, [])
+                else:
+                    c.executemany(
+                        f"INSERT INTO {_HAS_STAGED}(record_key, identifier_key, field) VALUES (?,?,?)", has_rows
+                    )
         return result, histories
 
     @contextmanager
@@ -343,6 +352,7 @@ class SqliteStore(GraphStore):
             return
         self._bulk_depth += 1
         self._deferring = True
+        self._scattered = 0  # records of batches out of key order linked straight into `has`
         try:
             yield
         finally:

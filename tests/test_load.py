@@ -538,9 +538,12 @@ def test_bulk_load_into_an_empty_sqlite_store_defers_and_restores_indexes(tmp_pa
     assert _indexes(store) == before
 
 
-def test_a_record_rewritten_inside_the_bulk_block_keeps_only_its_new_links(tmp_path: Path) -> None:
-    """Within the block the links of a batch out of key order are staged; a record written
-    again replaces its staged links."""
+def test_a_record_rewritten_inside_the_bulk_block_keeps_only_its_new_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within the block the links of a batch out of key order are staged (here from the
+    first such batch on); a record written again replaces its staged links."""
+    monkeypatch.setattr("graphstore.sqlite_store._STAGE_AFTER", 0)
     store = make_store("sqlite", tmp_path)
     with store.bulk_load():
         load_file(store, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(reversed(GOOD))))
@@ -559,9 +562,10 @@ def test_a_record_rewritten_inside_the_bulk_block_keeps_only_its_new_links(tmp_p
     assert store._query("SELECT name FROM sqlite_master WHERE name = 'has_bulk'") == []  # type: ignore[attr-defined]
 
 
-def test_a_died_bulk_load_is_finished_by_the_next_open(tmp_path: Path) -> None:
+def test_a_died_bulk_load_is_finished_by_the_next_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from graphstore.sqlite_store import SqliteStore
 
+    monkeypatch.setattr("graphstore.sqlite_store._STAGE_AFTER", 0)
     store = make_store("sqlite", tmp_path)
     with store.bulk_load():  # rows out of key order: their links are staged
         load_file(store, SHOP, write(tmp_path / "shop.csv", HEADER + "".join(reversed(GOOD))))
