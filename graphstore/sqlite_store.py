@@ -320,12 +320,14 @@ class SqliteStore(GraphStore):
         into B-trees larger than the page cache, and each 5,000-row commit copies those
         pages through the WAL again. Measured at 1M records: 7,635 -> 11,958 records/s in a
         trial, main-process CPU 85 -> 63 s, 6.8 -> 3.6 GiB written; the rebuild at the end
-        takes ~7.5 s (see `_rebuild`; 16-17 s before it sorted with temporary files). A
-        store that already holds records is left as it is, since its readers need the
-        indexes. Until the block ends, readers see records without their identifiers. If
-        the process dies inside it, the next open recreates the indexes (the schema is all
-        IF NOT EXISTS), and it rebuilds the identifiers too once the owner is gone (the
-        `bulk_load` meta row names its pid and boot).
+        takes ~7.5 s (see `_rebuild`; 16-17 s before it sorted with temporary files). The
+        links of records written out of key order may wait in a staging table too (see
+        _HAS_STAGED). A store that already holds records is left as it is, since its
+        readers need the indexes. Until the block ends, readers see records without their
+        identifiers. If the process dies inside it, the next open recreates the indexes
+        (the schema is all IF NOT EXISTS), and it moves the staged links in and rebuilds
+        the identifiers once the owner is gone (the `bulk_load` meta row names its pid and
+        boot).
         """
         deferred: list[tuple[str, str]] = []
         if not self._bulk_depth:
