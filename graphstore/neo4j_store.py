@@ -250,6 +250,8 @@ EVENT_SEQ = "event_seq"  # counter numbering events (appended alone or by close_
 class Neo4jStore(GraphStore):
     """GraphStore on a Neo4j database (Community, Enterprise, Aura; 5.26 LTS or newer)."""
 
+    concurrent_writes = 2  # records_write takes the load counter last: one runs while one commits
+
     def __init__(
         self,
         location: str,
@@ -570,8 +572,7 @@ class Neo4jStore(GraphStore):
             return result, histories
         seq = None  # the first chunk's statement takes the load number (no round trip of its own)
         for chunk in _chunks(todo, WRITE_CHUNK):
-            # sorted: the lock order shared by concurrent writers (fewer deadlocks)
-            identifiers = sorted({ik for _, _, idents in chunk for ik in idents})
+            identifiers = sorted({ik for _, _, idents in chunk for ik in idents})  # lock order (MERGE)
             at = {ik: n for n, ik in enumerate(identifiers)}
             creates: list[list[Any]] = []
             updates: list[list[Any]] = []
