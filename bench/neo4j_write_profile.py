@@ -36,7 +36,7 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,11 +195,14 @@ class Variant:
     params: Callable[[Chunk], Chunk] = lambda p: p
     drop: tuple[str, ...] = ()
     chunk: int | None = None  # set: the whole upsert path with this WRITE_CHUNK (and batch size)
+    bulk: bool = False  # the upsert path inside Neo4jStore.bulk_load (an empty store: no records_state read)
 
 
 VARIANTS = [
     Variant("upsert", "the store's whole upsert path per 5k batch, as a load calls it (records_state + records_write)",
             chunk=5000),
+    Variant("upsert_bulk", "the upsert path inside bulk_load, as a load into an empty store runs it (no records_state)",
+            chunk=5000, bulk=True),
     Variant("base", "records_write alone, as cypher/records_write.cypher has it"),
     Variant("no_body", "body null (not stored)", params=lambda p: _body_as(p, lambda b: None)),
     Variant("body_zlib", "body zlib-compressed bytes (fewer dynamic records)",
@@ -237,7 +240,7 @@ def run_variant(store: Neo4jStore, pid: int, v: Variant, batches: Batches, chunk
             old = neo4j_store.WRITE_CHUNK
             neo4j_store.WRITE_CHUNK = v.chunk
             try:
-                with measured(pid) as m:
+                with measured(pid) as m, (store.bulk_load() if v.bulk else nullcontext()):
                     for g in groups:
                         store.upsert_encoded(g)
             finally:

@@ -55,6 +55,7 @@ from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import (
     AuthError,
     ClientError,
+    ConstraintError,
     DriverError,
     Neo4jError,
     ServiceUnavailable,
@@ -271,6 +272,9 @@ class Neo4jStore(GraphStore):
             )
             self._bookmarks = GraphDatabase.bookmark_manager()
             self._local = threading.local()  # .tx: the transaction `in_one_transaction` runs in
+            self._bulk_lock = threading.Lock()
+            self._bulk_depth = 0  # nesting of bulk_load blocks
+            self._fresh = False  # inside a bulk load that began with no records (see bulk_load)
             self._driver.verify_connectivity()
             self._version = self._server_version()
             self._create_schema()
@@ -518,19 +522,48 @@ class Neo4jStore(GraphStore):
             session.run(_q("wipe"), {"keep_meta": SCHEMA_VERSION_KEY}).consume()
 
     # -- records ---------------------------------------------------------------------
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """A load into a store with no records writes them without first reading what the store
+        holds for their keys (`records_state`: an index seek per record, every one a miss,
+        ~7 µs of server CPU per record). Safe without any claim on the store: a key that
+        exists after all (another writer's, or a stub) fails the write on the record key
+        constraint, nothing of that batch is kept, and it is written again the normal way,
+        as is everything after it. A load that dies midway leaves records, so its rerun
+        takes the normal path."""
+        with self._bulk_lock:
+            self._bulk_depth += 1
+            if self._bulk_depth == 1:
+                self._fresh = not self._query("records_any")[0]["any"]
+        try:
+            yield
+        finally:
+            with self._bulk_lock:
+                self._bulk_depth -= 1
+                if self._bulk_depth == 0:
+                    self._fresh = False
+
     def _upsert(self, records: Sequence[EncodedRecord]) -> tuple[UpsertResult, dict[str, list[Any]]]:
+        if self._fresh and self._bound_tx() is None:
+            try:
+                return self._write(self._upsert_tx, records, utcnow(), True)
+            except ConstraintError:  # a key exists after all: this batch and the rest the normal way
+                self._fresh = False
         return self._write(self._upsert_tx, records, utcnow())
 
     @staticmethod
     def _upsert_tx(
-        tx: ManagedTransaction, records: Sequence[EncodedRecord], now: str
+        tx: ManagedTransaction, records: Sequence[EncodedRecord], now: str, fresh: bool = False
     ) -> tuple[UpsertResult, dict[str, list[Any]]]:
         """Classify by content hash, then unlink/relink identifiers and write records: one
-        transaction. Returns the result and the new history of each updated record."""
+        transaction. Returns the result and the new history of each updated record. `fresh`:
+        take every record as new without reading the store (see `bulk_load`)."""
         result = UpsertResult()
         batch = {r.key: r for r in records}  # last one wins inside a batch
-        state = [[key, rec.content_hash] for key, rec in batch.items()]
-        existing = {row["key"]: row for row in _run_chunked(tx, "records_state", "rows", state)}
+        existing: dict[str, dict[str, Any]] = {}
+        if not fresh:
+            state = [[key, rec.content_hash] for key, rec in batch.items()]
+            existing = {row["key"]: row for row in _run_chunked(tx, "records_state", "rows", state)}
         todo: list[tuple[bool, list[Any], list[str]]] = []  # (new?, row, identifier keys)
         kinds: dict[str, str] = {}  # identifier key -> kind
         relinked: list[str] = []
