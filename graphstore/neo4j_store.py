@@ -36,7 +36,11 @@ Choices that keep the two backends indistinguishable to callers:
   `hub_identifiers` scans every identifier (no index to seek).
 - Event `seq` and quarantine `id` come from `(:Counter {name})` nodes, bumped in the
   transaction that appends: the counter's write lock serializes appenders, so numbers are
-  unique and increase in commit order.
+  unique and increase in commit order. Record writes take their load number (`load_seq`,
+  what incremental resolution's watermark follows) the same way, but at the end of
+  `records_write`, so the lock is held only from there to commit: a loader's second writer
+  thread (`concurrent_writes`) runs its whole statement while the first commits.
+- A bulk load into a store with no records skips reading the records' state (`bulk_load`).
 - Aliases are `(:Alias {id, target})` nodes rather than relationships: an alias may point
   at an id that is itself an alias, or at one that is not a live entity.
 """
