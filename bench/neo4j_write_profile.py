@@ -36,6 +36,7 @@ import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,6 +197,7 @@ class Variant:
     drop: tuple[str, ...] = ()
     chunk: int | None = None  # set: the whole upsert path with this WRITE_CHUNK (and batch size)
     bulk: bool = False  # the upsert path inside Neo4jStore.bulk_load (an empty store: no records_state read)
+    writers: int = 1  # threads upserting batches at once (a loader's writer threads)
 
 
 VARIANTS = [
@@ -203,6 +205,8 @@ VARIANTS = [
             chunk=5000),
     Variant("upsert_bulk", "the upsert path inside bulk_load, as a load into an empty store runs it (no records_state)",
             chunk=5000, bulk=True),
+    Variant("upsert_bulk_2w", "upsert_bulk from two threads at once, as the loader's two writers (compare wall)",
+            chunk=5000, bulk=True, writers=2),
     Variant("base", "records_write alone, as cypher/records_write.cypher has it"),
     Variant("no_body", "body null (not stored)", params=lambda p: _body_as(p, lambda b: None)),
     Variant("body_zlib", "body zlib-compressed bytes (fewer dynamic records)",
@@ -240,9 +244,10 @@ def run_variant(store: Neo4jStore, pid: int, v: Variant, batches: Batches, chunk
             old = neo4j_store.WRITE_CHUNK
             neo4j_store.WRITE_CHUNK = v.chunk
             try:
-                with measured(pid) as m, (store.bulk_load() if v.bulk else nullcontext()):
-                    for g in groups:
-                        store.upsert_encoded(g)
+                with measured(pid) as m, (store.bulk_load() if v.bulk else nullcontext()), \
+                        ThreadPoolExecutor(v.writers) as pool:
+                    for _ in pool.map(store.upsert_encoded, groups):
+                        pass
             finally:
                 neo4j_store.WRITE_CHUNK = old
             return m, len(flat)
@@ -318,7 +323,8 @@ def main() -> None:
                     results[v.name].append(run_variant(store, pid, v, batches, chunks))
                     m, n = results[v.name][-1]
                     print(f"  {v.name:<18} {1e6 * m.cpu['total'] / n:7.1f} µs/record server CPU"
-                          f"  (wall {m.wall:5.1f} s, load {os.getloadavg()[0]:.1f})", flush=True)
+                          f"  (wall {m.wall:5.1f} s = {n / m.wall:,.0f} records/s, load {os.getloadavg()[0]:.1f})",
+                          flush=True)
         store.wipe()
     finally:
         store.close()
