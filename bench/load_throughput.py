@@ -147,7 +147,9 @@ def bench(kind: str, uri: str, folder: Path, n: int, batch: int, workers: int | 
         rate = read / wall
         bulk = sum(timer.bulk.values())
         print(f"  {'load':<10} {read:>9,} records {wall:7.2f} s {rate:>9,.0f} records/s"
-              f"  (writer busy in store calls {in_store:.1f} s = {in_store / wall:.0%} of wall time;"
+              f"  (writer{'s' if store.concurrent_writes > 1 else ''} busy in store calls {in_store:.1f} s ="
+              f" {in_store / wall:.0%} of wall time"
+              f"{f', summed over {store.concurrent_writes} threads' if store.concurrent_writes > 1 else ''};"
               f" bulk_load enter + exit {bulk:.1f} s)", flush=True)
         wall2, again, timer2 = run_load(store, folder, batch, workers)
         in_store2 = timer2.total()

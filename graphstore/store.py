@@ -69,6 +69,11 @@ class GraphStore(ABC):
       only marked removed.
     """
 
+    # How many writes (upserts of different records) a loader may have in flight at once, from
+    # threads of its own: 1 where writers take turns anyway (SQLite's one write lock); more
+    # where a write's work can overlap another's commit (a Neo4j server).
+    concurrent_writes: int = 1
+
     # -- lifecycle -----------------------------------------------------------------
     @abstractmethod
     def info(self) -> StoreInfo:

@@ -16,10 +16,13 @@ Guarantees:
 
 Speed: reading and normalizing (this process, or for large files worker processes that
 read their own blocks of the file, see `parallel`) overlap with the store writes, which
-one writer thread performs batch after batch in file order. The store spends most of a
-write outside the GIL (SQLite's C library, or waiting for the Neo4j server), so the
-next batch is converted meanwhile. At most `_QUEUED` batches wait for the writer, which
-bounds memory; a write error stops the load at the next batch with that error.
+writer threads take batch by batch in file order: one for SQLite, two for Neo4j (as many as
+`GraphStore.concurrent_writes`), so that the server runs one batch's statement while it
+commits another. Batches of one load never share a record (the first row with an ID wins),
+so their order of commit does not matter. The store spends most of a write outside the GIL
+(SQLite's C library, or waiting for the Neo4j server), so the next batch is converted
+meanwhile. At most `_QUEUED` batches wait for the writers, which bounds memory; a write
+error stops the load at the next batch with that error.
 """
 
 from __future__ import annotations
@@ -130,13 +133,18 @@ class _Loader:
         self.raw_of: Callable[[int], str] = _no_raw  # a row's raw text by line, when the stream gave None
         self.expected = 0
         # a writer of its own, or the one a folder's files share (see load_folder)
-        self.writer = writer if writer is not None else _Writer(inline)
+        self.writer = writer if writer is not None else _Writer(inline, store.concurrent_writes)
+        self._written_lock = threading.Lock()  # writer threads add up `written` and report progress
+        self._reported = 0
 
     def _write_item(self, item: tuple[list[EncodedRecord], list[QuarantineRow], int | None]) -> None:
         records, rejects, done = item
         self.write(records, rejects)
         if done is not None and self.progress:
-            self.progress(done, max(self.expected, done))
+            with self._written_lock:  # batches may finish out of order: progress never goes back
+                if done > self._reported:
+                    self._reported = done
+                    self.progress(done, max(self.expected, done))
 
     def quarantine(self, line: int, raw: str, reason: str) -> None:
         self.summary.quarantined += 1
@@ -164,9 +172,10 @@ class _Loader:
             self.store.add_quarantine(rejects)
         if records:
             result = self.store.upsert_encoded(records)
-            self.written["inserted"] += len(result.inserted)
-            self.written["updated"] += len(result.updated)
-            self.written["unchanged"] += len(result.unchanged)
+            with self._written_lock:
+                self.written["inserted"] += len(result.inserted)
+                self.written["updated"] += len(result.updated)
+                self.written["unchanged"] += len(result.unchanged)
 
     def handle(self, line: int, raw: str | None, result: Compact | str, loaded_at: str) -> None:
         """One row's outcome: a compact record, or the reason it is quarantined. `raw` is None
@@ -222,7 +231,7 @@ class _Loader:
                     self.flush(s.read)
                     pending = 0
             self.flush()
-            self.writer.put(partial(self._close, run, started, n_workers))
+            self.writer.put(partial(self._close, run, started, n_workers), barrier=True)
         finally:
             if wait:
                 self.writer.finish()
@@ -244,45 +253,71 @@ class _Loader:
 
 
 class _Writer:
-    """One thread that performs store writes (calls queued as `put(fn)`) in the order they
-    were queued.
+    """Writer threads that perform store writes (calls queued as `put(fn)`), taking them in
+    the order they were queued: one thread, or as many as the store takes concurrent writes
+    (`GraphStore.concurrent_writes`), so that one batch's write runs while another commits.
+    A `barrier` call runs only once every call queued before it has finished (a file's
+    summary and run row come after all its batches).
 
     Started on the first batch (after any worker processes were forked). After a failed
-    write it performs no more writes; the error is raised in the loading thread at the
-    next `put` or at `finish`, so a load stops where a crash would stop it.
+    write it starts no more writes (a write already running on another thread finishes);
+    the error is raised in the loading thread at the next `put` or at `finish`, so a load
+    stops where a crash would stop it: batches are independent transactions, and a rerun
+    reaches the same final state whichever of them were committed.
     """
 
-    def __init__(self, inline: bool = False) -> None:
+    def __init__(self, inline: bool = False, threads: int = 1) -> None:
         self._inline = inline  # write on the caller's thread (a small file in one transaction)
+        self._n = max(1, threads)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED)
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._open: set[int] = set()  # numbers of calls queued and not yet finished
+        self._next = 0
+        self._done = threading.Condition()
         self.error: BaseException | None = None
 
     def _loop(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self.error is None:
-                try:
+        while (entry := self._queue.get()) is not None:
+            number, item, barrier = entry
+            try:
+                if barrier:
+                    with self._done:
+                        self._done.wait_for(lambda: min(self._open) == number)
+                if self.error is None:
                     item()
-                except BaseException as exc:  # re-raised in the loading thread
+            except BaseException as exc:  # re-raised in the loading thread
+                if self.error is None:
                     self.error = exc
+            finally:
+                with self._done:
+                    self._open.discard(number)
+                    self._done.notify_all()
 
-    def put(self, item: Callable[[], None]) -> None:
+    def put(self, item: Callable[[], None], barrier: bool = False) -> None:
         if self._inline:
             item()
             return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="loader-writer", daemon=True)
-            self._thread.start()
-        self._queue.put(item)
+        if not self._threads:
+            self._threads = [threading.Thread(target=self._loop, name=f"loader-writer-{n}", daemon=True)
+                             for n in range(self._n)]
+            for t in self._threads:
+                t.start()
+        with self._done:
+            number = self._next
+            self._next += 1
+            self._open.add(number)
+        self._queue.put((number, item, barrier))
         if self.error is not None:
             raise self.error
 
     def finish(self) -> None:
         """Wait for every queued write; raise the first write error, if any."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        if self._threads:
+            for _ in self._threads:
+                self._queue.put(None)
+            for t in self._threads:
+                t.join()
+            self._threads = []
         if self.error is not None:
             raise self.error
 
@@ -365,7 +400,7 @@ def load_folder(
     # before are written (waiting for them left the worker processes idle at each file's end:
     # 0.4-0.7 s of a 100k-record load). Files have different sources, so no write of one
     # depends on another's; each file's summary and run row are completed after its writes.
-    writer = _Writer()
+    writer = _Writer(threads=store.concurrent_writes)
     with store.bulk_load(), Workers(workers) as pool:
         try:
             for source, p in files.items():
