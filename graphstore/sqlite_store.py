@@ -81,6 +81,11 @@ _HAS_STAGED = "has_bulk"
 _STAGE_AFTER = 50_000
 
 
+def _staging(c: sqlite3.Connection) -> bool:
+    """Whether the _HAS_STAGED table exists (from the claim of a bulk block to its end)."""
+    return c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_HAS_STAGED,)).fetchone() is not None
+
+
 def _ascending(keys: Iterable[str]) -> bool:
     it = iter(keys)
     prev = next(it, "")
@@ -226,7 +231,7 @@ class SqliteStore(GraphStore):
                 "child_of", "aliases", "events", "overrides", "quarantine", "runs", "blocks", "api_keys",
             ):
                 c.execute(f"DELETE FROM {table}")
-            if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_HAS_STAGED,)).fetchone():
+            if _staging(c):
                 c.execute(f"DELETE FROM {_HAS_STAGED}")
             c.execute("DELETE FROM meta WHERE key != 'schema_version'")
 
@@ -406,7 +411,7 @@ class SqliteStore(GraphStore):
         """Staged `has` rows moved in (sorted: appended to its B-tree, not scattered over it),
         indexes back (has_identifier first: the identifier rebuild reads through it),
         identifier nodes and degrees recomputed from `has`, the bulk mark cleared."""
-        if c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_HAS_STAGED,)).fetchone():
+        if _staging(c):  # also one a block left when it died
             c.execute(
                 "INSERT OR IGNORE INTO has(record_key, identifier_key, field)"
                 f" SELECT record_key, identifier_key, field FROM {_HAS_STAGED} ORDER BY 1, 2, 3"
