@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from neo4j.exceptions import ConstraintError
 
 from graphstore import jsontext
 from graphstore.model import EncodedRecord, content_hash
@@ -208,4 +209,24 @@ def test_a_small_file_load_in_one_transaction_is_retried_from_the_start(neo4j: N
     assert len(attempts) == 2
     assert (summary.read, summary.inserted, summary.quarantined) == (clean.read, clean.inserted, clean.quarantined)
     assert (snapshot(neo4j), len(neo4j.runs(limit=100))) == expected
+
+
+def test_a_failed_transaction_block_leaves_the_thread_free(neo4j: Neo4jStore) -> None:
+    """A store error that ends an `in_one_transaction` block (here a duplicate override id,
+    not retryable) is raised, and the thread's later store calls run in transactions of their
+    own, not in the failed block's (closed) one."""
+    from graphstore.model import Override
+
+    o = Override(id="o1", kind="link", a="x:1", b="x:2", actor="t", reason="r", created_at=LOADED_AT)
+    neo4j.add_override(o)
+
+    def work() -> None:
+        neo4j.set_meta("inside", "1")
+        neo4j.add_override(o)  # the id exists: ConstraintError
+
+    with pytest.raises(ConstraintError):
+        neo4j.in_one_transaction(work)
+    neo4j.set_meta("after", "2")
+    assert (neo4j.get_meta("inside"), neo4j.get_meta("after")) == (None, "2")
+    assert neo4j.in_one_transaction(lambda: neo4j.get_meta("after")) == "2"
 
