@@ -52,7 +52,7 @@ class LockHolder:
     def _transactions(self) -> list[dict[str, Any]]:
         return self._store.driver.execute_query(
             "SHOW TRANSACTIONS YIELD transactionId AS id, status, metaData AS meta, currentQuery AS query, "
-            "activeLockCount AS locks RETURN id, status, meta, query, locks",
+            "activeLockCount AS locks, parameters AS params RETURN id, status, meta, query, locks, params",
             database_=self._store._database,
         ).records  # type: ignore[return-value]
 
@@ -60,16 +60,32 @@ class LockHolder:
         """Take the write lock of a load/event counter (reserving nothing) until the end."""
         Neo4jStore._reserve(self.tx, name, 0)  # type: ignore[arg-type]
 
+    def waiting(self) -> list[dict[str, Any]]:
+        """The other transactions the server reports as waiting for a lock, each with `by`: the
+        transactions it waits behind, as the server lists them: the holder of the lock it wants
+        and, when that one waits too, what it waits for (a writer waiting for an identifier
+        another writer created, which waits at this one's counter, lists both; checked on
+        2026.08: only this one's id for a writer waiting at the counter itself)."""
+        out = []
+        for r in self._transactions():
+            if r["status"].startswith("Blocked by: ["):
+                out.append({**dict(r), "by": r["status"].removeprefix("Blocked by: [").rstrip("]").split(", ")})
+        return out
+
     def blocked(self) -> list[dict[str, Any]]:
-        """The transactions the server reports as waiting for a lock this one holds."""
-        return [dict(r) for r in self._transactions() if r["status"].startswith("Blocked by") and self.id in r["status"]]
+        """The transactions the server reports as waiting behind this one (directly or not)."""
+        return [r for r in self.waiting() if self.id in r["by"]]
 
     def wait_until_blocking(self, n: int = 1) -> list[dict[str, Any]]:
-        """Return once at least `n` transactions wait for a lock of this one (polling the server)."""
+        """Return once at least `n` transactions wait behind this one (polling the server)."""
+        return self.wait_until(lambda: len(found := self.blocked()) >= n and found, f"{n} blocked by {self.id}")
+
+    def wait_until(self, check: Callable[[], Any], what: str) -> Any:
+        """Poll `check()` (a read of the server's state) until it returns something true."""
         deadline = time.monotonic() + _WAIT_S
-        while len(found := self.blocked()) < n:
+        while not (found := check()):
             if time.monotonic() > deadline:
-                raise AssertionError(f"no {n} transaction(s) blocked by {self.id} after {_WAIT_S}s: {self._transactions()}")
+                raise AssertionError(f"not reached after {_WAIT_S}s: {what}; transactions: {self._transactions()}")
             time.sleep(0.005)
         return found
 
