@@ -11,7 +11,11 @@
 // another commits, waiting only for the counter. Lock order: identifiers are merged in key
 // order ($identifiers is sorted), so writers sharing new identifiers wait rather than
 // deadlock; the locks a link takes on its identifier are deferred by the server to commit
-// (taken in its own order), and the counter comes last.
+// (taken in its own order), and the counter comes last. That order holds within one
+// statement: a transaction of several (a small file's one-transaction load, an upsert of more
+// than one chunk) merges the next chunk's identifiers holding what the last one took, counter
+// included, so it can deadlock with another writer; the server aborts one of the two and the
+// driver retries it (tests/test_write_retries.py, test_concurrent_writes.py).
 // collect() keeps the order of the UNWIND; the key check turns any mismatch into a failed
 // transaction (a missing node) rather than a wrong link. Rows are lists (cheaper for the
 // driver to pack than maps); a null property is not stored (on create) or removed (on update).

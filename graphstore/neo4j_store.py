@@ -349,14 +349,14 @@ class Neo4jStore(GraphStore):
         def tx_work(tx: ManagedTransaction) -> T | None:
             failure.clear()
             deferring = self._local.tx = _DeferringTx(tx)
-            try:
-                out = work()
-            except (Neo4jError, DriverError):
-                raise
-            except Exception as exc:  # not the store's: keep the writes, re-raise after commit
-                failure.append(exc)
-                out = None
-            try:
+            try:  # however the attempt ends, the thread's later calls run in their own transactions
+                try:
+                    out = work()
+                except (Neo4jError, DriverError):
+                    raise
+                except Exception as exc:  # not the store's: keep the writes, re-raise after commit
+                    failure.append(exc)
+                    out = None
                 deferring.flush()
             finally:
                 self._local.tx = None
