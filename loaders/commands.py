@@ -17,6 +17,7 @@ from rich.table import Table
 
 from .load import DEFAULT_BATCH, LoadSummary, load_file, load_folder, sample_files
 from .mapping import SAMPLE_SOURCES, MappingError, load_mapping
+from .parallel import WorkerDied
 from .readers import FileFormatError, check_file
 
 
@@ -143,7 +144,7 @@ def register(app: typer.Typer) -> None:
                         store, mapping, f, batch_size=batch_size, workers=workers,
                         progress=lambda done, total, _t=task: bar.update(_t, completed=done, total=total),
                     )
-                except FileFormatError as exc:
+                except (FileFormatError, WorkerDied) as exc:
                     fail(str(exc))
                 summaries.append(s)
         _print(summaries)
@@ -162,7 +163,7 @@ def register(app: typer.Typer) -> None:
                     store, folder, batch_size=batch_size, workers=workers,
                     progress=lambda s, done, total: bar.update(tasks[s], completed=done, total=total),
                 )
-            except FileFormatError as exc:
+            except (FileFormatError, WorkerDied) as exc:
                 fail(str(exc))
         _print(list(result.values()))
 

@@ -9,6 +9,8 @@ single-process conversion of the same file.
 
 from __future__ import annotations
 
+import os
+import signal
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,3 +143,20 @@ def test_jsonl_blocks_read_like_one_reader(
     path = tmp_path / "events.jsonl"
     path.write_bytes(text.encode("utf-8"))
     _compare(workers, path, JSONL_MAPPING, block, monkeypatch)
+
+
+def test_a_worker_that_dies_mid_file_fails_the_conversion_with_the_file_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-load (the kernel's OOM killer, an operator) must stop the load with
+    an error naming the file, not leave it waiting for an answer that never comes (what
+    multiprocessing.Pool did: it replaced the process and dropped its task)."""
+    monkeypatch.setattr(parallel, "BLOCK_BYTES", 64)  # about a row per task: thousands of tasks
+    path = tmp_path / "people.csv"
+    path.write_text("id,name,city,email\n" + "".join(f"{i},name {i},city,p{i}@example.com\n" for i in range(3000)))
+    with parallel.Workers(2) as pool:
+        rows = iter(pool.convert(path, CSV_MAPPING, Counter()))
+        next(rows)
+        os.kill(pool._started().submit(os.getpid).result(), signal.SIGKILL)
+        with pytest.raises(parallel.WorkerDied, match=r"people\.csv: a conversion worker process died"):
+            list(rows)
