@@ -61,6 +61,30 @@ def test_a_failed_write_stops_the_writers_and_is_raised() -> None:
     assert ran == []
 
 
+def _in_turn(store_kind: str, path: Path, files: dict[str, Path]) -> dict[str, Any]:
+    """The store's state after loading `files` one after the other (the expected state)."""
+    with fresh(store_kind, path) as store:
+        for source, f in files.items():
+            load_file(store, source, f, batch_size=60, workers=0)
+        expected = snapshot(store)
+        store.wipe()
+    return expected
+
+
+def _loading_threads(
+    store: GraphStore, files: dict[str, Path], summaries: dict[str, Any], errors: list[BaseException]
+) -> list[threading.Thread]:
+    """A thread per file that loads it into `store` (not started); summaries and errors are kept."""
+
+    def load(source: str) -> None:
+        try:
+            summaries[source] = load_file(store, source, files[source], batch_size=60, workers=0)
+        except BaseException as exc:  # re-raised by the test
+            errors.append(exc)
+
+    return [threading.Thread(target=load, args=(s,)) for s in files]
+
+
 def test_two_loads_at_once_reach_the_state_of_two_in_turn(store_kind: str, tmp_path: Path) -> None:
     """Two sources loaded into one store by two threads at once (small batches so that they
     interleave; the sources share identifiers) leave exactly what loading them one after the
@@ -72,22 +96,11 @@ def test_two_loads_at_once_reach_the_state_of_two_in_turn(store_kind: str, tmp_p
     data = tmp_path / "data"
     g = generate(data, records=3000, seed=17, noise=NOISY)
     files = {"crm": data / "crm.csv", "billing": data / "billing.csv"}
-    with fresh(store_kind, tmp_path / "seq") as store:
-        for source, f in files.items():
-            load_file(store, source, f, batch_size=60, workers=0)
-        expected = snapshot(store)
-        store.wipe()
+    expected = _in_turn(store_kind, tmp_path / "seq", files)
     with fresh(store_kind, tmp_path / "conc") as store:
-        summaries = {}
+        summaries: dict[str, Any] = {}
         errors: list[BaseException] = []
-
-        def load(source: str) -> None:
-            try:
-                summaries[source] = load_file(store, source, files[source], batch_size=60, workers=0)
-            except BaseException as exc:  # re-raised below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=load, args=(s,)) for s in files]
+        threads = _loading_threads(store, files, summaries, errors)
         for t in threads:
             t.start()
         for t in threads:
@@ -206,24 +219,13 @@ def test_two_threaded_loads_that_contend_and_deadlock_reach_the_state_of_two_in_
     generate(data, records=4000, seed=17, noise=NOISY)
     files = {"crm": data / "crm.csv", "billing": data / "billing.csv"}
     assert not any(_small(f) for f in files.values())  # both go through writer threads, not one transaction
-    with fresh("neo4j", tmp_path / "seq") as store:
-        for source, f in files.items():
-            load_file(store, source, f, batch_size=60, workers=0)
-        expected = snapshot(store)
-        store.wipe()
+    expected = _in_turn("neo4j", tmp_path / "seq", files)
     with fresh("neo4j", tmp_path / "conc") as store:
         upserts, attempts = _upserts(store), Attempts(store)  # type: ignore[arg-type]
         summaries: dict[str, Any] = {}
         errors: list[BaseException] = []
-
-        def load(source: str) -> None:
-            try:
-                summaries[source] = load_file(store, source, files[source], batch_size=60, workers=0)
-            except BaseException as exc:  # re-raised below
-                errors.append(exc)
-
         holder = LockHolder(store)  # type: ignore[arg-type]
-        threads = [threading.Thread(target=load, args=(s,)) for s in files]
+        threads = _loading_threads(store, files, summaries, errors)
         try:
             holder.hold_counter()
             for t in threads:
