@@ -502,7 +502,7 @@ class _Run:
                 changed.append(Entity(eid, PERSON, attrs))
         # in id order: ids are hashes, and batches in random order would each land all over the
         # store's id index (a first run at 1M writes ~450k entities)
-        changed.sort(key=_entity_id)
+        changed.sort(key=lambda e: e.id)
         for i in range(0, len(changed), _WRITE_BATCH):
             store.upsert_entities(changed[i : i + _WRITE_BATCH])
         membership = {m: eid for eid, members in plan.clusters.items() for m in members if previous.get(m) != eid}
@@ -548,10 +548,6 @@ class _Run:
         self.summary.accounts = counts["accounts"]
         self.summary.elapsed_s = round(time.perf_counter() - self.t0, 3)
         return self.summary
-
-
-def _entity_id(e: Entity) -> str:
-    return e.id
 
 
 def _all_persons(store: GraphStore) -> Iterable[Entity]:

@@ -385,20 +385,17 @@ class SqliteStore(GraphStore):
         entity (members_of, persons_of, children_of, an entity's events) scan their table:
         slower, still correct. If the process dies inside it, the next open recreates the
         indexes (the schema is all IF NOT EXISTS), and this block's end then finds them
-        there and leaves them.
+        there and leaves them. Two full runs at once on an empty store: each builds them at
+        its end, so the one that ends (or dies) first leaves them to the other.
         """
-        deferred: list[str] = []
+        deferred: list[tuple[str, str]] = []
         if not self._resolve_depth:
             with self._tx() as c:
                 empty = [t for t in _RESOLVE_TABLES if not c.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]
-                rows = c.execute(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-                    f" AND tbl_name IN ({_marks(len(empty))}) ORDER BY name",
-                    empty,
-                ).fetchall() if empty else []
-                for name, sql in rows:
-                    c.execute(f'DROP INDEX "{name}"')
-                    deferred.append(sql)
+                # from the schema, not sqlite_master: a block running alongside may have dropped them
+                deferred = sqlite_layout.indexes_of(empty)
+                for name, _sql in deferred:
+                    c.execute(f'DROP INDEX IF EXISTS "{name}"')
         self._resolve_depth += 1
         try:
             yield
@@ -406,8 +403,8 @@ class SqliteStore(GraphStore):
             self._resolve_depth -= 1
             if deferred:
                 with self._sorting() as c:
-                    for sql in deferred:
-                        c.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+                    for _name, sql in deferred:
+                        c.execute(sql)
 
     @staticmethod
     def _may_defer(c: sqlite3.Connection) -> bool:

@@ -247,3 +247,21 @@ def test_a_block_whose_indexes_another_open_restored_ends_cleanly(tmp_path: Path
     assert _indexes(store) == before
     assert store.members_of(["P-1"]) == {"P-1": ["crm:1", "crm:2"]}
     store.close()
+
+
+def test_of_two_blocks_at_once_the_one_that_ends_builds_the_indexes(tmp_path: Path) -> None:
+    """Two full runs start on one empty store: the first drops the indexes, the second finds
+    them gone. The first then dies inside its block; the second's end builds them."""
+    store = make_store("sqlite", tmp_path)
+    assert isinstance(store, SqliteStore)
+    before = _indexes(store)
+    with SqliteStore(store.path) as second:  # opened before the drop (an open would restore them)
+        first = store.bulk_resolve()
+        first.__enter__()  # and never left: its process died
+        assert not _names(store) & DEFERRED
+        with second.bulk_resolve():
+            second.set_memberships({"crm:1": "P-1"})
+            assert not _names(second) & DEFERRED
+        assert _indexes(second) == before
+        assert second.members_of(["P-1"]) == {"P-1": ["crm:1"]}
+    store.close()
