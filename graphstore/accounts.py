@@ -279,6 +279,7 @@ class AccountPlanner:
             old = existing.get(aid)
             if old is None or old.attrs != attrs:
                 changed.append(Entity(aid, ACCOUNT, attrs))
+        changed.sort(key=lambda e: e.id)  # in id order, as persons are (Resolver._write_persons)
         for i in range(0, len(changed), 10_000):
             store.upsert_entities(changed[i : i + 10_000])
 

@@ -127,16 +127,17 @@ class Resolver:
         def body(mark: str, full: bool, keys: list[str]) -> ResolveSummary:
             run = _Run(self, "full" if full else "incremental", progress or (lambda _m: None), actor, cause)
             if full:
-                run.full()
+                # a row per record and per entity: the store may defer index upkeep to the end
+                with self.store.bulk_resolve():
+                    run.full()
+                    events = self._append_big(run.events)
+                    t = time.perf_counter()
+                run._stage("indexes", t)  # what the block's end built
             else:
                 run.incremental(keys)
+                events = self._append_big(run.events)
             summary = run.finish()
             meta = {WATERMARK_KEY: mark, RULES_KEY: self.rules.rule_version} if record_keys is None or full else {}
-            events = run.events
-            if len(events) > _WRITE_BATCH:  # a big run's events go in batches first
-                for i in range(0, len(events), _WRITE_BATCH):
-                    self.store.append_events(events[i : i + _WRITE_BATCH])
-                events = []
             self.store.close_run(
                 Run(summary.run_id, "resolve", started, utcnow(), self.rules.rule_version, summary.as_dict()),
                 events,
@@ -156,6 +157,15 @@ class Resolver:
         if isinstance(out, ResolveSummary):
             return out
         return body(*out)
+
+    def _append_big(self, events: list[EntityEvent]) -> list[EntityEvent]:
+        """A big run's events, appended in batches now; what is left for `close_run` (all of a
+        small run's, in the transaction that ends it)."""
+        if len(events) <= _WRITE_BATCH:
+            return events
+        for i in range(0, len(events), _WRITE_BATCH):
+            self.store.append_events(events[i : i + _WRITE_BATCH])
+        return []
 
     # -- steward overrides -------------------------------------------------------------
     def link(self, a: str, b: str, actor: str, reason: str) -> OverrideOutcome:
@@ -490,6 +500,9 @@ class _Run:
             old = existing.get(eid)
             if old is None or old.attrs != attrs or old.kind != PERSON:
                 changed.append(Entity(eid, PERSON, attrs))
+        # in id order: ids are hashes, and batches in random order would each land all over the
+        # store's id index (a first run at 1M writes ~450k entities)
+        changed.sort(key=lambda e: e.id)
         for i in range(0, len(changed), _WRITE_BATCH):
             store.upsert_entities(changed[i : i + _WRITE_BATCH])
         membership = {m: eid for eid, members in plan.clusters.items() for m in members if previous.get(m) != eid}

@@ -11,7 +11,9 @@ which the primary key serves (as the Neo4j store reads them).
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Iterable
 
 from .store import StoreUnavailable
 
@@ -91,6 +93,16 @@ RECORDS_INDEXES = (
     "CREATE INDEX IF NOT EXISTS records_full_name ON records(full_name)",
     "CREATE INDEX IF NOT EXISTS records_load_seq ON records(load_seq)",
 )
+
+
+_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\w+) ON (\w+)\([^)]*\)")
+
+
+def indexes_of(tables: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, statement) of each secondary index TABLES gives `tables`, by name: what a block
+    that drops them builds again, with the statement every open runs (IF NOT EXISTS)."""
+    wanted = set(tables)
+    return sorted((m[1], m[0]) for m in _INDEX.finditer(TABLES) if m[2] in wanted)
 
 
 def ensure(conn: sqlite3.Connection, uri: str) -> bool:

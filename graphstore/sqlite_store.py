@@ -79,6 +79,9 @@ _BULK_MARK = "bulk_load"  # meta row while a bulk load defers identifier upkeep:
 # side by side where the last one ended, so it always goes straight in.
 _HAS_STAGED = "has_bulk"
 _STAGE_AFTER = 50_000
+# What a full resolution run fills (see bulk_resolve). `matched` and `blocks` are not here:
+# replace_all_matches and replace_all_blocks rebuild their indexes in their own transaction.
+_RESOLVE_TABLES = ("entities", "member_of", "belongs_to", "child_of", "aliases", "events")
 
 
 def _staging(c: sqlite3.Connection) -> bool:
@@ -134,6 +137,7 @@ class SqliteStore(GraphStore):
         self._bulk_depth = 0
         self._deferring = False  # inside an outer bulk_load that defers identifier upkeep
         self._scattered = 0
+        self._resolve_depth = 0
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreUnavailable(self.uri, f"folder {self.path.parent} does not exist")
@@ -366,6 +370,41 @@ class SqliteStore(GraphStore):
             self._bulk_depth -= 1
             self._deferring = False
             self._rebuild([sql for _name, sql in deferred])
+
+    @contextmanager
+    def bulk_resolve(self) -> Iterator[None]:
+        """The secondary indexes of the tables a full run fills that are empty at the start are
+        dropped, and built once at the end of the block (sorted, as after a bulk load).
+
+        A first full run writes memberships in record key order, 50,000 a transaction, but
+        `member_of_entity` is ordered by entity id, which is random: each commit dirtied most
+        of that index's leaf pages and wrote them to the WAL again. Likewise `entities_kind`,
+        `belongs_to_account` and `events_entity`. A table that holds rows is left as it is,
+        since its readers need the index: this only helps the first full run (or one after
+        a wipe), which is the one that writes everything. Until the block ends, lookups by
+        entity (members_of, persons_of, children_of, an entity's events) scan their table:
+        slower, still correct. If the process dies inside it, the next open recreates the
+        indexes (the schema is all IF NOT EXISTS), and this block's end then finds them
+        there and leaves them. Two full runs at once on an empty store: each builds them at
+        its end, so the one that ends (or dies) first leaves them to the other.
+        """
+        deferred: list[tuple[str, str]] = []
+        if not self._resolve_depth:
+            with self._tx() as c:
+                empty = [t for t in _RESOLVE_TABLES if not c.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()]
+                # from the schema, not sqlite_master: a block running alongside may have dropped them
+                deferred = sqlite_layout.indexes_of(empty)
+                for name, _sql in deferred:
+                    c.execute(f'DROP INDEX IF EXISTS "{name}"')
+        self._resolve_depth += 1
+        try:
+            yield
+        finally:
+            self._resolve_depth -= 1
+            if deferred:
+                with self._sorting() as c:
+                    for _name, sql in deferred:
+                        c.execute(sql)
 
     @staticmethod
     def _may_defer(c: sqlite3.Connection) -> bool:
@@ -762,7 +801,9 @@ class SqliteStore(GraphStore):
 
     def _set_links(self, table: str, left: str, right: str, mapping: Mapping[str, str | None]) -> None:
         drop = [(k,) for k, v in mapping.items() if v is None]
-        put = [(k, v) for k, v in mapping.items() if v is not None]
+        # in key order: callers build these maps from sets, and rows in random order dirty pages
+        # all over the table's B-tree in each transaction
+        put = sorted((k, v) for k, v in mapping.items() if v is not None)
         with self._tx() as c:
             c.executemany(f"DELETE FROM {table} WHERE {left} = ?", drop)
             c.executemany(f"INSERT OR REPLACE INTO {table}({left}, {right}) VALUES (?, ?)", put)

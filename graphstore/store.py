@@ -162,6 +162,19 @@ class GraphStore(ABC):
         """
         return nullcontext()
 
+    def bulk_resolve(self) -> AbstractContextManager[None]:
+        """Brackets the writes of a full resolution run (the resolver wraps every full run in it).
+
+        The first full run into a store writes a membership for every record and an entity,
+        an account link and events for every person, spread over many transactions; their
+        keys (entity ids) are random, so each transaction's rows land all over the B-trees
+        that index them. A store may defer the upkeep of such indexes, on tables that hold
+        nothing when the block starts, to the block's end. Until then reads may be slower,
+        never different. If the process dies inside it, the store still opens and works,
+        with everything written so far. Blocks may nest. The default does nothing.
+        """
+        return nullcontext()
+
     @abstractmethod
     def get_records(self, keys: Iterable[str]) -> dict[str, Record]:
         """Records by key, with their identifiers; unknown keys are simply absent."""
