@@ -127,15 +127,21 @@ def test_load_numbers_become_visible_in_order(store: GraphStore) -> None:
     """Writers upsert at once while a reader samples the load watermark and then the records
     at or below it; once all is written, each sample must still hold exactly the records at
     or below its watermark. A number taken early and committed late (writer A takes 5,
-    B takes 6 and commits first) would show up as a record missing from a sample."""
+    B takes 6 and commits first) would show up as a record missing from a sample.
+
+    The reader paces the writers: each sample lets each writer start one more batch. Left
+    to the scheduler, on a busy host the writers could finish before the reader sampled
+    more than once or twice (seen once under load), and the test would check nothing."""
     writers, batches, size = 4, 12, 25
     done = threading.Event()
+    turns = threading.Semaphore(writers)  # batches the writers may start before the next sample
     samples: list[tuple[str, set[str]]] = []
     errors: list[BaseException] = []
 
     def write(w: int) -> None:
         try:
             for n in range(batches):
+                turns.acquire(timeout=10)  # a reader that died must not hang the writers
                 store.upsert_encoded(_batch(w, n, size))
         except BaseException as exc:  # re-raised below
             errors.append(exc)
@@ -146,6 +152,8 @@ def test_load_numbers_become_visible_in_order(store: GraphStore) -> None:
                 mark = store.load_watermark()
                 every = set(store.records_loaded_since(None))
                 samples.append((mark, every - set(store.records_loaded_since(mark))))
+                for _ in range(writers):
+                    turns.release()
         except BaseException as exc:  # re-raised below
             errors.append(exc)
 
