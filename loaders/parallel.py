@@ -60,8 +60,9 @@ class WorkerDied(RuntimeError):
 _converters: dict[bytes, Converter] = {}  # pickled mapping -> its converter, kept across tasks and files
 
 
-def _init_worker() -> None:
+def _init_worker(all_started: Any) -> None:
     gc.disable()  # a worker only converts rows, which make no reference cycles (see gc_pause)
+    all_started.wait(timeout=60)  # see Workers._started
 
 
 def _convert_part(mapping: bytes, path: str, part: Part) -> Result:
@@ -170,11 +171,14 @@ class Workers:
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context(method),
-                                       initializer=_init_worker)
-            # Every process is forked here, before the loader starts a writer thread: Python
-            # 3.11 forks one per submit until there are enough, so without this the second
-            # would be forked whenever the second task came.
+            ctx = multiprocessing.get_context(method)
+            # Every process is forked here, before the loader starts a writer thread. Python
+            # 3.11 forks a process per task submitted while none is idle; each waits in its
+            # initializer until all are up, so none can be idle before the last is forked,
+            # and one task each forks them all (3.12 forks them all at the first task).
+            all_started = ctx.Barrier(self.processes)
+            pool = ProcessPoolExecutor(self.processes, mp_context=ctx, initializer=_init_worker,
+                                       initargs=(all_started,))
             for started in [pool.submit(os.getpid) for _ in range(self.processes)]:
                 started.result()
             self._pool = pool

@@ -9,6 +9,7 @@ single-process conversion of the same file.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 from collections import Counter
@@ -160,3 +161,13 @@ def test_a_worker_that_dies_mid_file_fails_the_conversion_with_the_file_named(
         os.kill(pool._started().submit(os.getpid).result(), signal.SIGKILL)
         with pytest.raises(parallel.WorkerDied, match=r"people\.csv: a conversion worker process died"):
             list(rows)
+
+
+def test_every_worker_is_forked_when_the_pool_starts() -> None:
+    """The loader starts its writer thread after the pool: a process forked later, on demand
+    (Python 3.11 forks one per task while none is idle), would be forked from a process with
+    threads holding locks. So all of them exist once the pool has started."""
+    before = set(multiprocessing.active_children())
+    with parallel.Workers(3) as pool:
+        pool._started()
+        assert len(set(multiprocessing.active_children()) - before) == 3
