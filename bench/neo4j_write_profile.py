@@ -29,9 +29,11 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from collections import defaultdict
@@ -89,6 +91,7 @@ class Measure:
 
     cpu: dict[str, float] = field(default_factory=dict)
     wall: float = 0.0
+    phases: list[tuple[float, float, float]] = field(default_factory=list)  # per batch, see batch_phases
 
 
 @contextmanager
@@ -147,6 +150,59 @@ def captured_writes() -> Iterator[list[Chunk]]:
         neo4j_store._run = run
 
 
+@contextmanager
+def batch_phases(store: Neo4jStore, into: list[tuple[float, float, float]]) -> Iterator[None]:
+    """Seconds each upsert batch spends, as its writer thread sees it: before its first
+    statement (reading the store, building parameters), in its statements (sent until the
+    rows are back, lock waits included) and after them (the commit). With two writers the
+    statements stretch while the commits do not: that is where one waits for the other."""
+    run, upsert = neo4j_store._run, store.upsert_encoded
+    local = threading.local()
+
+    def timed_run(tx: Any, name: str, /, **params: Any) -> Any:
+        t = time.perf_counter()
+        local.first = getattr(local, "first", None) or t
+        try:
+            return run(tx, name, **params)
+        finally:
+            local.last = time.perf_counter()
+            local.inside = getattr(local, "inside", 0.0) + local.last - t
+
+    def timed_upsert(records: Any) -> Any:
+        local.first = local.last = None
+        local.inside = 0.0
+        t0 = time.perf_counter()
+        result = upsert(records)
+        t1 = time.perf_counter()
+        if local.first is not None:
+            into.append((local.first - t0, local.inside, t1 - local.last))
+        return result
+
+    neo4j_store._run = timed_run
+    setattr(store, "upsert_encoded", timed_upsert)
+    try:
+        yield
+    finally:
+        neo4j_store._run = run
+        delattr(store, "upsert_encoded")
+
+
+@contextmanager
+def disjoint_identifiers() -> Iterator[None]:
+    """Each writer thread's identifiers get keys of their own (a per-thread suffix), so no
+    two writers ever share one: what a load would run at without the waits between them."""
+    key = neo4j_store.identifier_key
+
+    def own_key(kind: str, value: str) -> str:
+        return f"{key(kind, value)}#{threading.get_ident()}"
+
+    neo4j_store.identifier_key = own_key
+    try:
+        yield
+    finally:
+        neo4j_store.identifier_key = key
+
+
 # -- variants -------------------------------------------------------------------------------
 RECORD_FIELDS = ("key", "source", "source_id", "content_hash", "full_name", "body", "at")
 IDENT_FIELDS = ("key", "kind")
@@ -198,6 +254,7 @@ class Variant:
     chunk: int | None = None  # set: the whole upsert path with this WRITE_CHUNK (and batch size)
     bulk: bool = False  # the upsert path inside Neo4jStore.bulk_load (an empty store: no records_state read)
     writers: int = 1  # threads upserting batches at once (a loader's writer threads)
+    disjoint: bool = False  # each writer thread's identifiers its own (see disjoint_identifiers)
 
 
 VARIANTS = [
@@ -207,6 +264,8 @@ VARIANTS = [
             chunk=5000, bulk=True),
     Variant("upsert_bulk_2w", "upsert_bulk from two threads at once, as the loader's two writers (compare wall)",
             chunk=5000, bulk=True, writers=2),
+    Variant("upsert_bulk_2w_disjoint", "upsert_bulk_2w, no identifier shared between the writers (no lock waits)",
+            chunk=5000, bulk=True, writers=2, disjoint=True),
     Variant("base", "records_write alone, as cypher/records_write.cypher has it"),
     Variant("no_body", "body null (not stored)", params=lambda p: _body_as(p, lambda b: None)),
     Variant("body_zlib", "body zlib-compressed bytes (fewer dynamic records)",
@@ -243,11 +302,14 @@ def run_variant(store: Neo4jStore, pid: int, v: Variant, batches: Batches, chunk
             groups = [flat[i : i + v.chunk] for i in range(0, len(flat), v.chunk)]
             old = neo4j_store.WRITE_CHUNK
             neo4j_store.WRITE_CHUNK = v.chunk
+            phases: list[tuple[float, float, float]] = []
             try:
-                with measured(pid) as m, (store.bulk_load() if v.bulk else nullcontext()), \
+                with (disjoint_identifiers() if v.disjoint else nullcontext()), batch_phases(store, phases), \
+                        measured(pid) as m, (store.bulk_load() if v.bulk else nullcontext()), \
                         ThreadPoolExecutor(v.writers) as pool:
                     for _ in pool.map(store.upsert_encoded, groups):
                         pass
+                m.phases = phases
             finally:
                 neo4j_store.WRITE_CHUNK = old
             return m, len(flat)
@@ -325,6 +387,11 @@ def main() -> None:
                     print(f"  {v.name:<18} {1e6 * m.cpu['total'] / n:7.1f} µs/record server CPU"
                           f"  (wall {m.wall:5.1f} s = {n / m.wall:,.0f} records/s, load {os.getloadavg()[0]:.1f})",
                           flush=True)
+                    if m.phases:
+                        before, inside, after = (1000 * statistics.median(p[i] for p in m.phases) for i in range(3))
+                        print(f"  {'':<18} per batch (median ms): before the statements {before:.0f},"
+                              f" in them {inside:.0f}, commit {after:.0f}; Bolt workers on CPU"
+                              f" {m.cpu.get('bolt', 0.0) / m.wall:.2f} cores", flush=True)
         store.wipe()
     finally:
         store.close()

@@ -108,12 +108,17 @@ def test_neo4j_write_profile_prints_server_cpu_per_variant(tmp_path: Path) -> No
     make_store("neo4j", tmp_path).close()  # reachable (else skip locally, fail under CI)
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
-        [sys.executable, "-m", "bench.neo4j_write_profile", "--records", "1500", "--variants", "base,no_body",
-         "--repeat", "1"],
+        [sys.executable, "-m", "bench.neo4j_write_profile", "--records", "1500", "--variants",
+         "base,no_body,upsert,upsert_bulk_2w_disjoint", "--repeat", "1"],
         cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(root)},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     table = {m[1]: (float(m[2]), m[3]) for m in re.finditer(r"^(\w+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+([\d.]+)x",
                                                              done.stdout, re.M)}
-    assert set(table) == {"base", "no_body"}, done.stdout
-    assert table["base"][1] == "1.00" and all(cpu > 0 for cpu, _ in table.values()), done.stdout
+    assert set(table) == {"base", "no_body", "upsert", "upsert_bulk_2w_disjoint"}, done.stdout
+    assert table["base"][1] == "1.00" and table["upsert"][1] == "1.00", done.stdout
+    assert all(cpu > 0 for cpu, _ in table.values()), done.stdout
+    # the store-path variants also time each batch's phases, as their writer threads see them
+    phases = re.findall(r"per batch \(median ms\): before the statements (\d+), in them (\d+), commit (\d+);"
+                        r" Bolt workers on CPU ([\d.]+) cores", done.stdout)
+    assert len(phases) == 2 and all(int(inside) > 0 for _, inside, _, _ in phases), done.stdout
