@@ -12,6 +12,10 @@ bench/RESULTS.md (machine, versions, date, table, commands to reproduce).
     python -m bench --sizes 10k,100k --store both
     python -m bench --no-splink                 # the project's accuracy without Splink
 
+Each section carries the host's speed at the suite's start and end (bench/host_speed.py):
+this machine's speed halves for an hour at a time, and timings compare only across runs
+whose yardsticks are close.
+
 --quick checks only that every figure was produced and that the accuracy bars hold
 (persons, pairwise: precision >= 0.99, recall >= 0.95); it never judges timings. Any
 run exits non-zero when a script failed or (with --quick) a check did not hold.
@@ -35,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, append_results, git_commit, machine_facts, parse_size, size_label
+from bench.host_speed import host_speed_ms
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -190,11 +195,13 @@ def main(argv: list[str] | None = None) -> int:
             data, _ = run_script(cmd, out, report["commands"])
             report.setdefault("accuracy", {})[label] = data
 
+    report["host_speed_end_ms"] = host_speed_ms()
     failures = check(report, quick=args.quick, splink=not args.no_splink, api=not args.no_api)
     report["failures"] = failures
     report["elapsed_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
 
     print("\n" + "\n".join(table(report)), flush=True)
+    print(f"\n{host_speed_line(report)}", flush=True)
     if not args.no_write:
         RESULTS_DIR.mkdir(exist_ok=True)
         path = RESULTS_DIR / f"{started.strftime('%Y-%m-%d')}.json"
@@ -249,6 +256,13 @@ def table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def host_speed_line(report: dict[str, Any]) -> str:
+    """The host's speed at the suite's start and end: timings of two runs compare only when
+    their yardsticks are close (this machine's has doubled within an hour)."""
+    return (f"Host yardstick (`python -m bench.host_speed`, CPU ms, lower is faster): "
+            f"{report['machine']['host_speed_ms']} at the start, {report['host_speed_end_ms']} at the end.")
+
+
 _JSON_FLAG = re.compile(r" --json \S+")
 
 
@@ -257,7 +271,7 @@ def write_markdown(report: dict[str, Any], json_path: Path) -> None:
     lines = [
         f"\n## Suite (python -m bench{' --quick' if report['quick'] else ''}) — {report['date']}\n",
         f"Machine: {m['system']}, {m['cores']} cores ({m['cpu']}), {m['memory_gib']:.0f} GiB, load avg "
-        f"{m['load_avg']} at start.",
+        f"{m['load_avg']} at start. {host_speed_line(report)}",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + ".",
         f"Figures: `{json_path.relative_to(ROOT)}`. "
         + ("Accuracy bars (persons, pairwise): " + "; ".join(

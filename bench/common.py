@@ -1,5 +1,5 @@
 """What every bench script shares: the machine a figure was measured on (the same code runs
-2-5x slower on this shared 2-core machine when it is busy), sizes like "100k", the generated
+2-5x slower on this shared 2-core machine when it is busy or in a slow phase), sizes like "100k", the generated
 sample data (made once per size, seed and generator version), the process's peak RSS,
 appending a section to bench/RESULTS.md, and pyinstrument profiles (--profile DIR)."""
 
@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.host_speed import host_speed_ms
+
 if TYPE_CHECKING:
     from loaders.generate import GenerateResult
 
@@ -34,14 +36,15 @@ def machine_facts() -> dict[str, Any]:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"system": f"{platform.system()} {platform.machine()}", "cpu": cpu, "cores": os.cpu_count(),
             "memory_gib": round(mem, 1), "load_avg": round(os.getloadavg()[0], 2),
-            "python": platform.python_version()}
+            "python": platform.python_version(), "host_speed_ms": host_speed_ms()}
 
 
 def machine() -> str:
-    """One line for RESULTS.md: system, cores, CPU, memory, Python and the load at the time."""
+    """One line for RESULTS.md: system, cores, CPU, memory, Python, the load at the time and
+    the host's speed then (`bench.host_speed`: figures are comparable only at similar speeds)."""
     f = machine_facts()
     return (f"{f['system']}, {f['cores']} cores ({f['cpu']}), {f['memory_gib']:.0f} GiB, Python {f['python']}, "
-            f"load average {f['load_avg']}")
+            f"load average {f['load_avg']}, host yardstick {f['host_speed_ms']} ms")
 
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -122,3 +122,31 @@ def test_neo4j_write_profile_prints_server_cpu_per_variant(tmp_path: Path) -> No
     phases = re.findall(r"per batch \(median ms\): before the statements (\d+), in them (\d+), commit (\d+);"
                         r" Bolt workers on CPU ([\d.]+) cores", done.stdout)
     assert len(phases) == 2 and all(int(inside) > 0 for _, inside, _, _ in phases), done.stdout
+
+
+def test_every_machine_line_carries_the_host_yardstick() -> None:
+    """Timings compare only at similar host speeds, so each script's machine line and the
+    suite's report say what the yardstick read; the workload is fixed (same checksum every
+    time), so the figure moves with the host and never with the project's code."""
+    import re
+
+    from bench import host_speed
+    from bench.common import machine, machine_facts
+
+    assert host_speed._workload() == host_speed._workload()
+    assert host_speed.host_speed_ms(rounds=1) > 0
+    assert isinstance(machine_facts()["host_speed_ms"], float)
+    assert re.search(r", host yardstick \d+(\.\d)? ms$", machine())
+
+
+def test_host_speed_command_prints_a_figure_and_refuses_a_bad_interval() -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    ok = subprocess.run([sys.executable, "-m", "bench.host_speed"], cwd=root, capture_output=True, text=True,
+                        timeout=60)
+    assert ok.returncode == 0 and "host yardstick" in ok.stdout and ok.stdout.strip().endswith(" ms")
+    bad = subprocess.run([sys.executable, "-m", "bench.host_speed", "--watch", "0"], cwd=root, capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "--watch: expected a positive number of seconds, got 0" in bad.stderr
+    assert "Traceback" not in bad.stderr
