@@ -153,9 +153,11 @@ def captured_writes() -> Iterator[list[Chunk]]:
 @contextmanager
 def batch_phases(store: Neo4jStore, into: list[tuple[float, float, float]]) -> Iterator[None]:
     """Seconds each upsert batch spends, as its writer thread sees it: before its first
-    statement (reading the store, building parameters), in its statements (sent until the
-    rows are back, lock waits included) and after them (the commit). With two writers the
-    statements stretch while the commits do not: that is where one waits for the other."""
+    statement (inside bulk_load, building the parameters), in its statements (each from
+    sent to rows back, lock waits included) and after the last one (the commit). Python
+    between two statements (outside bulk_load, after the read of stored hashes) is in none
+    of the three. With two writers the statements stretch while the commits do not: that
+    is where one waits for the other."""
     run, upsert = neo4j_store._run, store.upsert_encoded
     local = threading.local()
 
