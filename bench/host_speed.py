@@ -7,8 +7,8 @@ yardstick in its machine line (`bench.common.machine`) and the suite measures it
 start and at the end. The workload is loader-like (see `_workload`) but plain Python and
 standard-library C, independent of the project's own code, so making the project faster
 never moves the yardstick. Lower is faster. A first, smaller loop that stayed in the CPU's
-caches moved a third as much as a load did between a slow and a fast hour; this one was
-chosen because it tracks the loads (see bench/RESULTS.md).
+caches moved less than half as much as a load did between a slow and a fast hour; this one
+was chosen because it moves with the loads (see bench/RESULTS.md).
 
     python -m bench.host_speed              # one figure
     python -m bench.host_speed --watch 10   # one every 10 s, to see the host's phase change
