@@ -1,7 +1,8 @@
 """What every bench script shares: the machine a figure was measured on (the same code runs
-2-5x slower on this shared 2-core machine when it is busy or in a slow phase), sizes like "100k", the generated
-sample data (made once per size, seed and generator version), the process's peak RSS,
-appending a section to bench/RESULTS.md, and pyinstrument profiles (--profile DIR)."""
+2-5x slower on this shared 2-core machine when it is busy or in a slow phase), sizes like
+"100k", the generated sample data (made once per size, seed and generator version), the
+process's peak RSS, appending a section to bench/RESULTS.md, and pyinstrument profiles
+(--profile DIR)."""
 
 from __future__ import annotations
 

@@ -53,8 +53,7 @@ def _encoded(rec: dict[str, object]) -> tuple[dict[str, object], str, str]:
 def _workload() -> int:
     """What a loader does to a row, in plain Python and standard-library C: parse CSV and
     JSON lines, normalize a few values, encode the result as JSON and hash it, and keep every
-    result (so memory grows as in a load). Returns a checksum so nothing is optimised away.
-    A smaller, cache-resident loop moved with the host's speed half as much as a load did."""
+    result (so memory grows as in a load). Returns a checksum so nothing is optimised away."""
     out = []
     for row in csv.DictReader(io.StringIO(_CSV)):
         name = " ".join(f"{row['first']} {row['last']}".lower().replace("-", " ").split())
