@@ -310,7 +310,7 @@ def run(records: int, seed: int, predict_at: float, cluster_at: float, u_pairs: 
 def write_results(r: dict[str, Any], command: str) -> None:
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     p, s = r["project"], r.get("splink")
-    lines = [f"\n## Splink peer — {now}\n", f"Machine: {machine()}. Command: `{command}`\n",
+    lines = [f"\n## Splink peer — {now}\n", f"Machine: {r['machine']}. Command: `{command}`\n",
              f"{r['rows']:,} records ({r['records']:,} generated, seed {r['seed']}), persons, pairwise scores.\n",
              "| system | seconds | peak RSS MiB | precision | recall | F1 |", "| --- | ---: | ---: | ---: | ---: | ---: |",
              f"| entitystore full resolution (SQLite) | {p['seconds']:.1f} | {p['peak_rss_mib']:,.0f} | "
